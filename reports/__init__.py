@@ -1,0 +1,1 @@
+"""Rendering: plain data in, files out. Never opens a database session."""
