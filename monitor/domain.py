@@ -457,7 +457,7 @@ class Plan:
     tasks: tuple[Task, ...]
     alerts: tuple[Alert, ...]
     valid_until: date
-    notes: tuple[str, ...] = field(default=())
+    flags: tuple[str, ...] = field(default=())
 
 
 def task_status(task: Task, as_of: date, *, snoozed_until: date | None = None) -> TaskStatus:
