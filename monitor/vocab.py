@@ -195,7 +195,7 @@ def _norm(text: str) -> str:
     return text.strip().lower().replace(" ", "_")
 
 
-def _choose(enum: type[E], text: str, field: str, aliases: dict[str, E] | None = None) -> E:
+def choose(enum: type[E], text: str, field: str, aliases: dict[str, E] | None = None) -> E:
     word = _norm(str(text))
     try:
         return enum(word)  # type: ignore[call-arg]
@@ -215,39 +215,39 @@ def parse_drug(text: str, field: str = "drug") -> Drug:
         return RXNORM_INGREDIENT[word]
     if word.upper() in ATC:
         return ATC[word.upper()]
-    return _choose(Drug, word, field, DRUG_ALIASES)
+    return choose(Drug, word, field, DRUG_ALIASES)
 
 
 def parse_dxa_site(text: str) -> DxaSite:
-    return _choose(DxaSite, text, "site", SITE_ALIASES)
+    return choose(DxaSite, text, "site", SITE_ALIASES)
 
 
 def parse_fracture_site(text: str) -> FractureSite:
-    return _choose(FractureSite, text, "site", FRACTURE_SITE_ALIASES)
+    return choose(FractureSite, text, "site", FRACTURE_SITE_ALIASES)
 
 
 def parse_mechanism(text: str) -> Mechanism:
-    return _choose(Mechanism, text, "mechanism", {"low_energy": Mechanism.FRAGILITY, "high_energy": Mechanism.TRAUMA})
+    return choose(Mechanism, text, "mechanism", {"low_energy": Mechanism.FRAGILITY, "high_energy": Mechanism.TRAUMA})
 
 
 def parse_marker(text: str) -> MarkerAnalyte:
     aliases = {"ctx_i": MarkerAnalyte.CTX, "beta_ctx": MarkerAnalyte.CTX, "pinp": MarkerAnalyte.P1NP,
                "s_ctx": MarkerAnalyte.CTX, "s_pinp": MarkerAnalyte.P1NP, "bsap": MarkerAnalyte.BALP}
-    return _choose(MarkerAnalyte, text, "analyte", aliases)
+    return choose(MarkerAnalyte, text, "analyte", aliases)
 
 
 def parse_lab(text: str) -> LabAnalyte:
     aliases = {"25ohd": LabAnalyte.VITAMIN_D, "25(oh)d": LabAnalyte.VITAMIN_D, "vitd": LabAnalyte.VITAMIN_D,
                "corrected_calcium": LabAnalyte.CALCIUM_CORRECTED, "ca": LabAnalyte.CALCIUM}
-    return _choose(LabAnalyte, text, "analyte", aliases)
+    return choose(LabAnalyte, text, "analyte", aliases)
 
 
 def parse_note_kind(text: str) -> NoteKind:
-    return _choose(NoteKind, text, "kind", {"dental": NoteKind.DENTAL_CHECK, "metastasis": NoteKind.BONE_METASTASIS})
+    return choose(NoteKind, text, "kind", {"dental": NoteKind.DENTAL_CHECK, "metastasis": NoteKind.BONE_METASTASIS})
 
 
 def parse_route(text: str) -> Route:
-    return _choose(Route, text, "route", {"po": Route.ORAL, "intravenous": Route.IV, "subcutaneous": Route.SC})
+    return choose(Route, text, "route", {"po": Route.ORAL, "intravenous": Route.IV, "subcutaneous": Route.SC})
 
 
 def _unit_key(unit: str) -> str:

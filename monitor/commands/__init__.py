@@ -1,0 +1,1 @@
+"""Click commands. Each module imports only click and the standard library at import time."""
