@@ -26,6 +26,7 @@ from db.models import (
     VitalsRow,
 )
 from monitor.domain import (
+    FACT_GROUP,
     Dose,
     Drug,
     DxaRoi,
@@ -65,10 +66,7 @@ FACT_MAP: dict[type, tuple[sa.Table, dict[str, type]]] = {
     Vitals: (VitalsRow.__table__, {}),
     Note: (NoteRow.__table__, {"kind": NoteKind}),
 }
-FACT_FIELD = {
-    TherapyCourse: "courses", Dose: "doses", DxaRoi: "dxa", Marker: "markers", Fracture: "fractures",
-    Frax: "frax", Lab: "labs", Vitals: "vitals", Note: "notes",
-}
+FACT_FIELD = FACT_GROUP
 _FIELDS = {cls: [f for f in cls.__dataclass_fields__ if f not in ("id", "source")] for cls in FACT_MAP}
 
 

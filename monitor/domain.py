@@ -401,6 +401,18 @@ class PatientFacts:
     notes: tuple[Note, ...] = ()
 
 
+FACT_GROUP: dict[type, str] = {
+    TherapyCourse: "courses", Dose: "doses", DxaRoi: "dxa", Marker: "markers", Fracture: "fractures",
+    Frax: "frax", Lab: "labs", Vitals: "vitals", Note: "notes",
+}
+
+
+def iter_facts(facts: PatientFacts):
+    """Every fact of a patient, group by group."""
+    for group in FACT_GROUP.values():
+        yield from getattr(facts, group)
+
+
 # --------------------------------------------------------------------------- results
 
 

@@ -7,7 +7,7 @@ It receives `ctx.now`; it never reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -251,8 +251,3 @@ def stop_therapy(
     what = "plan cancelled" if target.start is None else "stopped"
     return f"{drug} {what} on {day}"
 
-
-def all_facts(facts: PatientFacts) -> Iterable[Fact]:
-    for group in (facts.courses, facts.doses, facts.dxa, facts.markers, facts.fractures, facts.frax, facts.labs,
-                  facts.vitals, facts.notes):
-        yield from group

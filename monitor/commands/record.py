@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from monitor.commands.values import as_date, as_decimal, as_float, as_int, clinic_option
+from monitor.commands.values import clinic_option
 
 DATE_HELP = "Date of the event, YYYY-MM-DD (not in the future)."
 
@@ -16,11 +16,17 @@ def record() -> None:
     """Record a dose, DXA, marker, fracture, FRAX, lab, vitals or note."""
 
 
-def _store(state, mrn: str, clinic: str | None, fact: Any, extra: dict | None = None) -> None:
+def _store(state, mrn: str, clinic: str | None, record_type: str, **cells: Any) -> Any:
+    """Parse the options with the same builder the CSV importer uses, then store the fact."""
     from monitor import service
+    from monitor.factbuild import BUILDERS
 
+    texts = {k: (None if v is None else str(v)) for k, v in cells.items() if not isinstance(v, bool)}
+    texts.update({k: ("true" if v else "false") for k, v in cells.items() if isinstance(v, bool)})
+    fact, extra = BUILDERS[record_type](texts, state.settings.policy)
     with state.write() as session:
         service.record_fact(session, state.context(), mrn, fact, clinic=clinic, extra=extra)
+    return fact
 
 
 @record.command("dose")
@@ -34,15 +40,10 @@ def _store(state, mrn: str, clinic: str | None, fact: Any, extra: dict | None = 
 @click.pass_obj
 def dose(state, mrn, drug, day, dose_mg, days_supply, route, clinic) -> None:
     """A dose, infusion, injection or dispense."""
-    from monitor.domain import Dose
-    from monitor.vocab import default_route, parse_drug, parse_route
+    fact = _store(state, mrn, clinic, "dose", drug=drug, date=day, dose_mg=dose_mg, days_supply=days_supply,
+                  route=route)
+    click.echo(f"Recorded {fact.drug} dose on {fact.date} for {mrn}.")
 
-    d = parse_drug(drug)
-    mg = as_float(dose_mg, "dose-mg")
-    r = parse_route(route) if route else default_route(d, mg, state.settings.policy.bp.ibandronate_iv_max_mg)
-    fact = Dose(drug=d, date=as_date(day), dose_mg=mg, days_supply=as_int(days_supply, "days-supply"), route=r)
-    _store(state, mrn, clinic, fact)
-    click.echo(f"Recorded {d} dose on {fact.date} for {mrn}.")
 
 
 @record.command("dxa")
@@ -61,33 +62,10 @@ def dose(state, mrn, drug, day, dose_mg, days_supply, route, clinic) -> None:
 @click.pass_obj
 def dxa(state, mrn, day, site, t_score, bmd, z_score, side, scanner, vertebrae, invalid, clinic) -> None:
     """One region of one DXA exam."""
-    from monitor.domain import DxaRoi, Side
-    from monitor.vocab import choose, parse_dxa_site
-
-    fact = DxaRoi(
-        date=as_date(day), site=parse_dxa_site(site), t_score=as_decimal(t_score, "t-score"),
-        side=choose(Side, side, "side") if side else Side.NONE, z_score=as_decimal(z_score, "z-score"),
-        bmd=as_float(bmd, "bmd"), scanner=(scanner or None), vertebrae=as_int(vertebrae, "vertebrae"),
-        valid=not invalid,
-    )
-    _store(state, mrn, clinic, fact)
+    fact = _store(state, mrn, clinic, "dxa", date=day, site=site, t_score=t_score, bmd=bmd, z_score=z_score,
+                  side=side, scanner=scanner, vertebrae=vertebrae, invalid=invalid)
     click.echo(f"Recorded DXA {fact.site} on {fact.date} for {mrn}.")
 
-
-def _measure(kind: str, analyte: str, value: str, unit: str) -> tuple[Any, float, str, float]:
-    from monitor.errors import DataError
-    from monitor.vocab import LAB_UNITS, MARKER_EXTRA_UNITS, MARKER_UNITS, normalise_unit, parse_lab, parse_marker
-
-    if not unit or not unit.strip():
-        raise DataError("unit", repr(unit), "the unit of the result, e.g. ng/L")
-    raw = as_float(value, "value")
-    if kind == "marker":
-        a = parse_marker(analyte)
-        v, u = normalise_unit(MARKER_UNITS, a.value, raw, unit, MARKER_EXTRA_UNITS)
-    else:
-        a = parse_lab(analyte)
-        v, u = normalise_unit(LAB_UNITS, a.value, raw, unit)
-    return a, v, u, raw
 
 
 @record.command("marker")
@@ -100,12 +78,9 @@ def _measure(kind: str, analyte: str, value: str, unit: str) -> tuple[Any, float
 @click.pass_obj
 def marker(state, mrn, day, analyte, value, unit, clinic) -> None:
     """A bone turnover marker result."""
-    from monitor.domain import Marker
+    fact = _store(state, mrn, clinic, "marker", date=day, analyte=analyte, value=value, unit=unit)
+    click.echo(f"Recorded {fact.analyte} {fact.value:g} {fact.unit} on {fact.date} for {mrn}.")
 
-    a, v, u, raw = _measure("marker", analyte, value, unit)
-    fact = Marker(date=as_date(day), analyte=a, value=round(v, 6), unit=u)
-    _store(state, mrn, clinic, fact, {"value_reported": raw, "unit_reported": unit.strip()})
-    click.echo(f"Recorded {a} {fact.value:g} {u} on {fact.date} for {mrn}.")
 
 
 @record.command("lab")
@@ -118,12 +93,9 @@ def marker(state, mrn, day, analyte, value, unit, clinic) -> None:
 @click.pass_obj
 def lab(state, mrn, day, analyte, value, unit, clinic) -> None:
     """A laboratory result."""
-    from monitor.domain import Lab
+    fact = _store(state, mrn, clinic, "lab", date=day, analyte=analyte, value=value, unit=unit)
+    click.echo(f"Recorded {fact.analyte} {fact.value:g} {fact.unit} on {fact.date} for {mrn}.")
 
-    a, v, u, raw = _measure("lab", analyte, value, unit)
-    fact = Lab(date=as_date(day), analyte=a, value=round(v, 6), unit=u)
-    _store(state, mrn, clinic, fact, {"value_reported": raw, "unit_reported": unit.strip()})
-    click.echo(f"Recorded {a} {fact.value:g} {u} on {fact.date} for {mrn}.")
 
 
 @record.command("fracture")
@@ -138,13 +110,10 @@ def lab(state, mrn, day, analyte, value, unit, clinic) -> None:
 @click.pass_obj
 def fracture(state, mrn, day, site, mechanism, genant_grade, clinic) -> None:
     """A fracture with its site and mechanism."""
-    from monitor.domain import Fracture
-    from monitor.vocab import parse_fracture_site, parse_mechanism
-
-    fact = Fracture(date=as_date(day), site=parse_fracture_site(site), mechanism=parse_mechanism(mechanism),
-                    genant_grade=as_int(genant_grade, "genant-grade"))
-    _store(state, mrn, clinic, fact)
+    fact = _store(state, mrn, clinic, "fracture", date=day, site=site, mechanism=mechanism,
+                  genant_grade=genant_grade)
     click.echo(f"Recorded {fact.mechanism} fracture ({fact.site}) on {fact.date} for {mrn}.")
+
 
 
 @record.command("frax")
@@ -158,12 +127,12 @@ def fracture(state, mrn, day, site, mechanism, genant_grade, clinic) -> None:
 @click.pass_obj
 def frax(state, mrn, day, hip, mof, with_bmd, model, clinic) -> None:
     """A FRAX result."""
-    from monitor.domain import Frax
-
-    fact = Frax(date=as_date(day), hip=as_float(hip, "hip"), mof=as_float(mof, "mof"), with_bmd=with_bmd,
-                model=model)
-    _store(state, mrn, clinic, fact)
+    cells = {"date": day, "hip": hip, "mof": mof, "model": model}
+    if with_bmd is not None:
+        cells["with_bmd"] = with_bmd
+    fact = _store(state, mrn, clinic, "frax", **cells)
     click.echo(f"Recorded FRAX on {fact.date} for {mrn}.")
+
 
 
 @record.command("vitals")
@@ -177,13 +146,10 @@ def frax(state, mrn, day, hip, mof, with_bmd, model, clinic) -> None:
 @click.pass_obj
 def vitals(state, mrn, day, weight_kg, height_cm, bmi, waist_cm, clinic) -> None:
     """Weight, height, BMI and waist circumference."""
-    from monitor.domain import Vitals
-
-    fact = Vitals(date=as_date(day), weight_kg=as_float(weight_kg, "weight-kg"),
-                  height_cm=as_float(height_cm, "height-cm"), bmi=as_float(bmi, "bmi"),
-                  waist_cm=as_float(waist_cm, "waist-cm"))
-    _store(state, mrn, clinic, fact)
+    fact = _store(state, mrn, clinic, "vitals", date=day, weight_kg=weight_kg, height_cm=height_cm, bmi=bmi,
+                  waist_cm=waist_cm)
     click.echo(f"Recorded vitals on {fact.date} for {mrn}.")
+
 
 
 @record.command("note")
@@ -197,10 +163,6 @@ def vitals(state, mrn, day, weight_kg, height_cm, bmi, waist_cm, clinic) -> None
 @click.pass_obj
 def note(state, mrn, day, kind, text, clinic) -> None:
     """A clinical note of a known kind."""
-    from monitor.domain import Note
-    from monitor.vocab import parse_note_kind
-
-    when = None if day.strip().lower() == "undated" else as_date(day)
-    fact = Note(kind=parse_note_kind(kind), date=when, text=text)
-    _store(state, mrn, clinic, fact)
-    click.echo(f"Recorded {fact.kind} note {'(undated)' if when is None else 'on ' + str(when)} for {mrn}.")
+    fact = _store(state, mrn, clinic, "note", date=day, kind=kind, text=text)
+    when = "(undated)" if fact.date is None else f"on {fact.date}"
+    click.echo(f"Recorded {fact.kind} note {when} for {mrn}.")

@@ -1,0 +1,239 @@
+"""The documented CSV format (README "CSV import"): one record per row, validated row by row.
+
+Columns: `mrn`, `record` (patient, therapy_start, therapy_stop, dose, dxa, marker, lab, fracture,
+frax, vitals, note), optional `clinic`, and the value columns of monitor.factbuild.COLUMNS. Every
+problem names file, line, column and value. Reading never writes; monitor.importer writes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+from monitor.domain import FACT_GROUP, Menopause, Patient, PatientFacts, Sex, TherapyCourse
+from monitor.errors import DataError, MonitorError, NotFound
+from monitor.factbuild import BUILDERS, COLUMNS
+from monitor.import_report import FileReport, Problem
+from monitor.parsing import as_bool, as_date, as_float, as_int
+from monitor.settings import Settings
+from monitor.validate import check_fact, check_mrn, check_patient
+from monitor.vocab import choose, parse_drug
+
+KEY_COLUMNS = ("mrn", "record", "clinic")
+ALL_COLUMNS = tuple(dict.fromkeys((*KEY_COLUMNS, *(c for cols in COLUMNS.values() for c in cols))))
+MAX_FIELD = 10_000
+
+PatientLookup = Callable[[str, str], Patient | None]
+
+
+@dataclass
+class CsvRow:
+    line: int
+    cells: dict[str, str]
+
+
+@dataclass
+class CsvRead:
+    report: FileReport
+    patients: list[PatientFacts] = field(default_factory=list)
+    fact_lines: dict[int, int] = field(default_factory=dict)  # id(fact) → line
+    rejected_rows: list[tuple[CsvRow, str]] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+
+
+def looks_like_csv(path: Path) -> bool:
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = {c.strip().lower() for c in first.split(",")}
+    return "mrn" in names and "record" in names
+
+
+def _problem(report: FileReport, where: str, message: str) -> None:
+    report.problems.append(Problem(where, message))
+
+
+def read_csv(path: Path, *, settings: Settings, today: date, lookup: PatientLookup,
+             default_clinic: str | None = None) -> CsvRead:
+    report = FileReport(path=str(path))
+    out = CsvRead(report)
+    clinic_default = default_clinic or settings.clinic.default_clinic
+    rows = _read_rows(path, out)
+    if report.fatal:
+        return out
+    report.read = len(rows)
+    patients: dict[tuple[str, str], Patient] = {}
+    pending: list[tuple[CsvRow, str, str]] = []
+    for row in rows:  # pass 1: patient rows, so facts may come before or after their patient
+        mrn, clinic, kind = row.cells.get("mrn", ""), row.cells.get("clinic") or clinic_default, row.cells["record"]
+        try:
+            check_mrn(mrn)
+            _check_columns(row, kind)
+            if kind == "patient":
+                p = _patient(row.cells, mrn, clinic)
+                check_patient(p, today)
+                if (clinic, mrn) in patients and patients[(clinic, mrn)] != p:
+                    raise DataError("mrn", mrn, "one patient row per MRN and clinic in a file")
+                patients[(clinic, mrn)] = p
+            else:
+                pending.append((row, mrn, clinic))
+        except MonitorError as exc:
+            _reject(out, row, exc)
+    facts: dict[tuple[str, str], dict[str, list]] = {}
+    for row, mrn, clinic in pending:  # pass 2: facts, checked against their patient
+        try:
+            patient = patients.get((clinic, mrn)) or lookup(mrn, clinic)
+            if patient is None:
+                raise NotFound(f"unknown patient {mrn} in clinic {clinic!r}: add a patient row to the file "
+                               "or `bonemon patient add` first")
+            patients.setdefault((clinic, mrn), patient)
+            fact = _fact(row, settings)
+            if isinstance(fact, TherapyCourse) and fact.stop is not None and fact.start is None:
+                groups = facts.setdefault((clinic, mrn), {})
+                earlier = [c for c in groups.get("courses", []) if c.drug is fact.drug and c.stop is None]
+                if earlier:  # a stop for a course started earlier in this file
+                    merged = replace(earlier[-1], stop=fact.stop, stop_reason=fact.stop_reason)
+                    check_fact(merged, patient, today, settings.policy)
+                    groups["courses"][groups["courses"].index(earlier[-1])] = merged
+                    out.fact_lines[id(merged)] = row.line
+                    continue
+            else:
+                check_fact(fact, patient, today, settings.policy)
+            facts.setdefault((clinic, mrn), {}).setdefault(_group(fact), []).append(fact)
+            out.fact_lines[id(fact)] = row.line
+        except MonitorError as exc:
+            _reject(out, row, exc)
+    for key, p in patients.items():
+        groups = facts.get(key, {})
+        out.patients.append(PatientFacts(p, **{g: tuple(v) for g, v in groups.items()}))
+    return out
+
+
+def _read_rows(path: Path, out: CsvRead) -> list[CsvRow]:
+    report = out.report
+    rows: list[CsvRow] = []
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                report.fatal = True
+                _problem(report, f"{path}:1", "empty file; expected a header line with mrn,record,…")
+                return rows
+            names = [h.strip().lower() for h in header]
+            out.header = names
+            unknown = [h for h in names if h not in ALL_COLUMNS]
+            missing = [h for h in ("mrn", "record") if h not in names]
+            if missing or unknown or len(set(names)) != len(names):
+                report.fatal = True
+                detail = []
+                if missing:
+                    detail.append(f"missing column(s) {', '.join(missing)}")
+                if unknown:
+                    detail.append(f"unknown column(s) {', '.join(repr(u) for u in unknown)}")
+                if len(set(names)) != len(names):
+                    detail.append("a column appears twice")
+                _problem(report, f"{path}:1", "not a bonemon CSV header: " + "; ".join(detail)
+                         + f". Allowed columns: {', '.join(ALL_COLUMNS)}")
+                return rows
+            line = 1
+            for values in reader:
+                line = reader.line_num
+                if not values or all(not v.strip() for v in values):
+                    continue
+                if len(values) != len(names):
+                    report.rejected += 1
+                    row = CsvRow(line, dict(zip(names, values, strict=False)))
+                    out.rejected_rows.append((row, f"has {len(values)} fields, the header has {len(names)}"))
+                    _problem(report, f"{path}:{line}", f"has {len(values)} fields, the header has {len(names)}")
+                    continue
+                if any(len(v) > MAX_FIELD for v in values):
+                    report.rejected += 1
+                    out.rejected_rows.append((CsvRow(line, dict(zip(names, values, strict=True))), "field too long"))
+                    _problem(report, f"{path}:{line}", f"a field is longer than {MAX_FIELD} characters")
+                    continue
+                cells = {n: v.strip() for n, v in zip(names, values, strict=True)}
+                cells["record"] = cells.get("record", "").lower()
+                rows.append(CsvRow(line, cells))
+    except UnicodeDecodeError as exc:
+        report.fatal = True
+        _problem(report, str(path), f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8")
+    except csv.Error as exc:
+        report.fatal = True
+        _problem(report, f"{path}:{reader.line_num}", f"malformed CSV: {exc}")
+    except OSError as exc:
+        report.fatal = True
+        _problem(report, str(path), f"cannot read: {exc.strerror}")
+    return rows
+
+
+def _check_columns(row: CsvRow, kind: str) -> None:
+    if kind not in COLUMNS:
+        raise DataError("record", repr(kind), f"one of {', '.join(COLUMNS)}")
+    allowed = set(COLUMNS[kind]) | set(KEY_COLUMNS)
+    extra = [k for k, v in row.cells.items() if v and k not in allowed]
+    if extra:
+        uses = ", ".join(COLUMNS[kind])
+        raise DataError(extra[0], repr(row.cells[extra[0]]), f"empty for a {kind} row (it uses {uses})")
+
+
+def _patient(cells: dict[str, str], mrn: str, clinic: str) -> Patient:
+    birth = cells.get("birth_date")
+    if not birth:
+        raise DataError("birth_date", "missing", "the date of birth, YYYY-MM-DD")
+    return Patient(
+        mrn=mrn, clinic=clinic, birth_date=as_date(birth, "birth_date"), name=cells.get("name") or None,
+        sex=choose(Sex, cells.get("sex") or "female", "sex"),
+        menopause=choose(Menopause, cells.get("menopause") or "unknown", "menopause"),
+        deceased_date=as_date(cells.get("deceased_date") or None, "deceased_date"),
+    )
+
+
+def _fact(row: CsvRow, settings: Settings):
+    cells = {k: (v or None) for k, v in row.cells.items()}
+    kind = row.cells["record"]
+    if kind == "therapy_start":
+        drug = parse_drug(cells.get("drug") or "")
+        day = as_date(cells.get("date") or "", "date")
+        planned = as_bool(cells.get("planned"), "planned")
+        return TherapyCourse(drug, start=None if planned else day, planned_start=day if planned else None,
+                             dose_mg=as_float(cells.get("dose_mg"), "dose_mg"),
+                             interval_months=as_int(cells.get("interval_months"), "interval_months"))
+    if kind == "therapy_stop":
+        return TherapyCourse(parse_drug(cells.get("drug") or ""), stop=as_date(cells.get("date") or "", "date"),
+                             stop_reason=cells.get("stop_reason"))
+    fact, _ = BUILDERS[kind](cells, settings.policy)
+    return fact
+
+
+def _group(fact) -> str:
+    return FACT_GROUP[type(fact)]
+
+
+def _reject(out: CsvRead, row: CsvRow, exc: MonitorError) -> None:
+    out.report.rejected += 1
+    column = getattr(exc, "field", None) or ("mrn" if isinstance(exc, NotFound) else None)
+    where = f"{out.report.path}:{row.line}" + (f" column {column}" if column else "")
+    message = str(exc) if not isinstance(exc, DataError) else f"{exc.value!s} is not allowed; {exc.allowed}"
+    out.report.problems.append(Problem(where, message))
+    out.rejected_rows.append((row, str(exc)))
+
+
+def write_rejects(path: Path, read: CsvRead) -> Path | None:
+    """`--skip-invalid`: the rejected rows, as read, with an `error` column, beside the input."""
+    if not read.rejected_rows:
+        return None
+    target = path.with_name(path.stem + ".rejects.csv")
+    header = [*read.header, "error"] if read.header else ["line", "error"]
+    with target.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for row, error in sorted(read.rejected_rows, key=lambda r: r[0].line):
+            w.writerow([row.cells.get(h, "") for h in read.header] + [f"line {row.line}: {error}"])
+    return target
