@@ -36,6 +36,7 @@ class PatientRow(SQLModel, table=True):
     menopause: str = Field(max_length=16)
     deceased_date: dt.date | None = None
     country: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=64)
     source: str | None = Field(default=None, max_length=255)
     created_at: dt.datetime = _utc()
     updated_at: dt.datetime = _utc()

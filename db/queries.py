@@ -78,8 +78,8 @@ def _sort_key(fact: Any) -> tuple:
 def patient_from_row(row: Any) -> Patient:
     return Patient(
         mrn=row.mrn, birth_date=row.birth_date, sex=Sex(row.sex), menopause=Menopause(row.menopause),
-        clinic=row.clinic, name=row.name, deceased_date=row.deceased_date, country=row.country, id=row.id,
-        source=row.source,
+        clinic=row.clinic, name=row.name, deceased_date=row.deceased_date, country=row.country, phone=row.phone,
+        id=row.id, source=row.source,
     )
 
 

@@ -189,6 +189,7 @@ def _patient(cells: dict[str, str], mrn: str, clinic: str) -> Patient:
         raise DataError("birth_date", "missing", "the date of birth, YYYY-MM-DD")
     return Patient(
         mrn=mrn, clinic=clinic, birth_date=as_date(birth, "birth_date"), name=cells.get("name") or None,
+        phone=cells.get("phone") or None,
         sex=choose(Sex, cells.get("sex") or "female", "sex"),
         menopause=choose(Menopause, cells.get("menopause") or "unknown", "menopause"),
         deceased_date=as_date(cells.get("deceased_date") or None, "deceased_date"),

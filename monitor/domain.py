@@ -249,6 +249,7 @@ class Patient:
     name: str | None = None
     deceased_date: date | None = None
     country: str | None = None
+    phone: str | None = None
     id: int | None = field(default=None, compare=False)
     source: str | None = field(default=None, compare=False)
 

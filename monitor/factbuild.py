@@ -148,7 +148,7 @@ BUILDERS: dict[str, Callable[[Cells, Policy], Built]] = {
 
 # Columns each CSV record type may fill (besides mrn, clinic and record); README documents them.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "patient": ("birth_date", "name", "sex", "menopause", "deceased_date"),
+    "patient": ("birth_date", "name", "phone", "sex", "menopause", "deceased_date"),
     "therapy_start": ("drug", "date", "planned", "dose_mg", "interval_months"),
     "therapy_stop": ("drug", "date", "stop_reason"),
     "dose": ("drug", "date", "dose_mg", "days_supply", "route"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +57,7 @@ def _patient_conflict(old: Patient, new: Patient) -> str | None:
 def _patient_updates(old: Patient, new: Patient) -> dict[str, Any]:
     """Details the import may fill in or correct (never birth date or sex)."""
     changes: dict[str, Any] = {}
-    for name in ("name", "deceased_date", "country"):
+    for name in ("name", "deceased_date", "country", "phone"):
         if getattr(new, name) is not None and getattr(new, name) != getattr(old, name):
             changes[name] = getattr(new, name)
     if new.menopause.value != "unknown" and new.menopause != old.menopause:
@@ -84,7 +85,9 @@ def _match_course(course: TherapyCourse, existing: list[Any]) -> tuple[str, Any]
     return "insert", None
 
 
-def write_patients(session: Session, ctx: Context, batch: Sequence[PatientFacts]) -> WriteResult:
+def write_patients(
+    session: Session, ctx: Context, batch: Sequence[PatientFacts], *, plan_as_of: date | None = None
+) -> WriteResult:
     result = WriteResult()
     keys = [(pf.patient.clinic, pf.patient.mrn) for pf in batch]
     rows = _find_patients(session, keys)
@@ -201,5 +204,5 @@ def write_patients(session: Session, ctx: Context, batch: Sequence[PatientFacts]
             session.execute(table.insert(), list(chunk))
     trail.flush()
     for chunk in batched(touched, ctx.settings.scheduler.batch_size):
-        replan(session, ctx, chunk)
+        replan(session, ctx, chunk, as_of=plan_as_of)
     return result

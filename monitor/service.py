@@ -95,7 +95,8 @@ def update_patient(session: Session, ctx: Context, mrn: str, clinic: str | None,
     before = patient_from_row(row)
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        raise DataError("options", "none given", "at least one of --name, --clinic, --menopause, --deceased-date")
+        raise DataError("options", "none given",
+                        "at least one of --name, --phone, --clinic, --menopause, --sex, --birth-date, --deceased-date")
     after = replace(before, **changes)
     check_patient(after, ctx.today)
     if after.clinic != before.clinic:

@@ -52,6 +52,8 @@ def check_patient(p: Patient, today: date) -> None:
             raise DataError("deceased-date", p.deceased_date, f"a date on or after the birth date {p.birth_date}")
     if p.name is not None and len(p.name) > 200:
         raise DataError("name", p.name[:40] + "…", "at most 200 characters")
+    if p.phone is not None and (len(p.phone) > 64 or any(ch in p.phone for ch in "\r\n\t")):
+        raise DataError("phone", repr(p.phone[:40]), "a phone number or contact of at most 64 characters")
     if not (p.clinic or "").strip() or len(p.clinic) > 64:
         raise DataError("clinic", repr(p.clinic), "a non-empty name of at most 64 characters")
 

@@ -16,11 +16,12 @@ def patient() -> None:
 @click.argument("mrn")
 @click.option("--birth-date", required=True, metavar="D", help="Date of birth, YYYY-MM-DD.")
 @click.option("--name", metavar="TEXT")
+@click.option("--phone", metavar="TEXT", help="Contact for the worklist (phone or e-mail).")
 @click.option("--sex", default="female", show_default=True, metavar="female|male")
 @click.option("--clinic", metavar="TEXT", help="Clinic (default from config.toml).")
 @click.option("--menopause", default="unknown", show_default=True, metavar="post|pre|unknown")
 @click.pass_obj
-def add(state, mrn, birth_date, name, sex, clinic, menopause) -> None:
+def add(state, mrn, birth_date, name, phone, sex, clinic, menopause) -> None:
     """Add a patient. MRNs are unique per clinic."""
     from monitor import service
     from monitor.domain import Menopause, Patient, Sex
@@ -30,7 +31,7 @@ def add(state, mrn, birth_date, name, sex, clinic, menopause) -> None:
     p = Patient(
         mrn=check_mrn(mrn), birth_date=as_date(birth_date, "birth-date"),
         sex=choose(Sex, sex, "sex"), menopause=choose(Menopause, menopause, "menopause"),
-        clinic=(clinic or state.settings.clinic.default_clinic).strip(), name=name,
+        clinic=(clinic or state.settings.clinic.default_clinic).strip(), name=name, phone=phone,
     )
     with state.write() as session:
         service.add_patient(session, state.context(), p)
@@ -40,6 +41,7 @@ def add(state, mrn, birth_date, name, sex, clinic, menopause) -> None:
 @patient.command("update")
 @click.argument("mrn")
 @click.option("--name", metavar="TEXT")
+@click.option("--phone", metavar="TEXT")
 @click.option("--new-clinic", "new_clinic", metavar="TEXT", help="Move the patient to this clinic.")
 @clinic_option
 @click.option("--menopause", metavar="post|pre|unknown")
@@ -47,7 +49,7 @@ def add(state, mrn, birth_date, name, sex, clinic, menopause) -> None:
 @click.option("--birth-date", metavar="D")
 @click.option("--deceased-date", metavar="D", help="Date of death: she leaves the pathway on that date.")
 @click.pass_obj
-def update(state, mrn, name, new_clinic, clinic, menopause, sex, birth_date, deceased_date) -> None:
+def update(state, mrn, name, phone, new_clinic, clinic, menopause, sex, birth_date, deceased_date) -> None:
     """Change a patient's details. `--clinic` alone moves her when the MRN is in one clinic only."""
     from db.queries import find_patient
     from monitor import service
@@ -57,6 +59,7 @@ def update(state, mrn, name, new_clinic, clinic, menopause, sex, birth_date, dec
 
     changes = {
         "name": name,
+        "phone": phone,
         "menopause": choose(Menopause, menopause, "menopause") if menopause else None,
         "sex": choose(Sex, sex, "sex") if sex else None,
         "birth_date": as_date(birth_date, "birth-date"),
