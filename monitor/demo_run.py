@@ -56,7 +56,6 @@ def run_demo(state: Any, *, n: int, seed: int, as_of: date | None, out_dir: Path
     from rich.progress import Progress
 
     from db.migrate import upgrade
-
     from monitor.errors import DataError
 
     ctx = state.context()

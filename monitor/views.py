@@ -7,6 +7,7 @@ Pure: facts, the assessment and plan as of a date, and what staff did to the sto
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
 
@@ -47,8 +48,6 @@ def task_document(task: Task, as_of: date, stored: StoredTaskLike | None) -> dic
 
 
 def _with_done(task: Task, done_on: date | None) -> Task:
-    from dataclasses import replace
-
     return replace(task, done_on=done_on)
 
 
@@ -82,6 +81,7 @@ def patient_document(
         ],
         "valid_until": plan.valid_until.isoformat(),
         "name": p.name,
+        "phone": p.phone,
         "clinic": p.clinic,
         "birth_date": p.birth_date.isoformat(),
         "sex": p.sex.value,
