@@ -144,6 +144,7 @@ class HolidayPolicy:
     review_months_short: int = key("months", "holiday review after this (risedronate, ibandronate)", "§4.7")
     review_months_long: int = key("months", "holiday review after this (alendronate, ZOL)", "§4.7")
     review_latest_months: int = key("months", "holiday review latest", "§4.7")
+    resume_review_days: int = key("days", "holiday review after a resume trigger: latest = trigger + this", "§4.7")
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class AdherencePolicy:
     pdc_long_window_days: int = key("days", "long PDC window", "§4.9")
     min_days_on_therapy: int = key("days", "evaluate PDC only after this long on therapy", "§4.9")
     persistence_gap_days: int = key("days", "oral persistence: no gap longer than this", "§8")
+    switch_latest_days: int = key("days", "adherence-switch task latest = trigger + this", "§4.9")
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,10 @@ class AlertPolicy:
     dental_months: int = key("months", "dental assessment needed this close before the first BMA dose", "§7")
     treatment_gap_days: int = key("days", "MODERATE/HIGH this long without a BMA → warning", "§7")
     aff_symptom_bp_years: int = key("years", "thigh pain on a BP this long → warning", "§7")
+    ibandronate_oral_interval_months: int = key(
+        "months", "oral ibandronate 150 mg at any other course interval → ALERT-IBN-DOSE", "§3, §7 ALERT-IBN-DOSE")
+    ibandronate_min_spacing_days: int = key(
+        "days", "oral ibandronate 150 mg doses (or supplies) shorter than this are not monthly", "§7 ALERT-IBN-DOSE")
 
 
 @dataclass(frozen=True)
