@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+ERROR = "error"  # the record or file was refused
+WARNING = "warning"  # imported, but worth reading (patients merged or kept apart, partial dates)
+
 
 @dataclass
 class Problem:
     where: str  # "file:line" (CSV) or "file#ResourceType/id" (FHIR)
     message: str
+    severity: str = ERROR
 
 
 @dataclass
@@ -28,7 +32,7 @@ class FileReport:
         return {
             "path": self.path, "read": self.read, "imported": self.imported, "ignored": self.ignored,
             "rejected": self.rejected,
-            "problems": [{"where": p.where, "message": p.message} for p in self.problems],
+            "problems": [{"where": p.where, "message": p.message, "severity": p.severity} for p in self.problems],
             "ignored_by": dict(sorted(self.ignored_by.items())), "unknown_codes": sorted(set(self.unknown_codes)),
             "fatal": self.fatal,
         }

@@ -9,7 +9,7 @@ from typing import Any
 from monitor.csv_import import CsvRead, looks_like_csv, read_csv, write_rejects
 from monitor.domain import PatientFacts, iter_facts
 from monitor.errors import MonitorError
-from monitor.import_report import FileReport, Problem
+from monitor.import_report import ERROR, FileReport, Problem
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -25,7 +25,8 @@ class ImportResult:
 
     @property
     def problems(self) -> list[Problem]:
-        return [p for f in self.files for p in f.problems]
+        """Errors only: warnings (patients merged or kept apart, partial dates) never block an import."""
+        return [p for f in self.files for p in f.problems if getattr(p, "severity", ERROR) == ERROR]
 
     def as_json(self) -> dict[str, Any]:
         return {"files": [f.as_json() for f in self.files], "patients": self.patients, "written": self.written,

@@ -60,6 +60,8 @@ class ReminderSettings:
 class FhirSettings:
     mrn_system: str = key("URI", "Patient.identifier system used as MRN; empty = first identifier", "issue 6")
     frax_system: str = key("URI", "local code system of FRAX Observations", "§10.2")
+    max_resource_mb: int = key("MB", "a FHIR resource (NDJSON line, Bundle entry) over this is refused", "issue 6")
+    validate_r4b: bool = key("bool", "also validate mapped resources with fhir.resources R4B (strict, slow)", "issue 6")
 
 
 @dataclass(frozen=True)
