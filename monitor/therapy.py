@@ -20,22 +20,44 @@ def effective_courses(facts: PatientFacts) -> tuple[TherapyCourse, ...]:
 
     An imported MedicationAdministration or a `record dose` with no `therapy start` still means the
     patient is on the drug: the implied course starts on the first such dose and stays open until
-    the next recorded course of that drug begins.
+    the next recorded course of that drug begins. Several rules ask for this for the same facts in a
+    row (risk, plan, alerts), so the last answer is kept.
     """
-    courses = list(facts.courses)
-    by_drug: dict[Drug, list[Dose]] = {}
+    cached = _LAST
+    if cached[0] is facts:
+        return cached[1]
+    result = _effective_courses(facts)
+    globals()["_LAST"] = (facts, result)
+    return result
+
+
+_LAST: tuple[PatientFacts | None, tuple[TherapyCourse, ...]] = (None, ())
+
+
+def _effective_courses(facts: PatientFacts) -> tuple[TherapyCourse, ...]:
+    by_drug_courses: dict[Drug, list[TherapyCourse]] = {}
+    for c in facts.courses:
+        by_drug_courses.setdefault(c.drug, []).append(c)
+    orphans: dict[Drug, date] = {}
     for dose in facts.doses:
-        covered = any(c.drug is dose.drug and _within(c, dose.date) for c in facts.courses)
-        if not covered:
-            by_drug.setdefault(dose.drug, []).append(dose)
-    for drug, doses in by_drug.items():
-        first = min(d.date for d in doses)
-        later_starts = sorted(c.start for c in facts.courses if c.drug is drug and c.start and c.start > first)
+        drug = dose.drug
+        if drug in orphans and orphans[drug] <= dose.date:
+            continue
+        if not any(_within(c, dose.date) for c in by_drug_courses.get(drug, ())):
+            orphans[drug] = min(dose.date, orphans.get(drug, dose.date))
+    if not orphans:
+        return tuple(sorted(facts.courses, key=_course_order))
+    courses = list(facts.courses)
+    for drug, first in orphans.items():
+        later_starts = sorted(c.start for c in by_drug_courses.get(drug, ()) if c.start and c.start > first)
         stop = later_starts[0] - timedelta(days=1) if later_starts else None
         reason = "implied by doses" if stop else None
         courses.append(TherapyCourse(drug=drug, start=first, stop=stop, stop_reason=reason))
-    courses.sort(key=lambda c: (c.first_day or date.min, c.drug.value))
-    return tuple(courses)
+    return tuple(sorted(courses, key=_course_order))
+
+
+def _course_order(c: TherapyCourse) -> tuple:
+    return (c.first_day or date.min, c.drug.value)
 
 
 def _within(course: TherapyCourse, day: date) -> bool:
