@@ -60,15 +60,17 @@ class AuditTrail:
         if not self.pending:
             return 0
         s = self.session
-        query = sa.select(HEAD.c.last_id, HEAD.c.last_hash).where(HEAD.c.id == 1)
-        if s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        head = s.execute(query).first()
-        if head is None:
-            s.execute(HEAD.insert().values(id=1, last_id=0, last_hash=GENESIS))
-            last_id, last_hash = 0, GENESIS
+        dialect = s.get_bind().dialect.name
+        # Make sure the head exists without racing a concurrent first writer, then lock it.
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
         else:
-            last_id, last_hash = head
+            from sqlalchemy.dialects.sqlite import insert
+        s.execute(insert(HEAD).values(id=1, last_id=0, last_hash=GENESIS).on_conflict_do_nothing())
+        query = sa.select(HEAD.c.last_id, HEAD.c.last_hash).where(HEAD.c.id == 1)
+        if dialect == "postgresql":
+            query = query.with_for_update()
+        last_id, last_hash = s.execute(query).one()
         rows = []
         for row in self.pending:
             last_id += 1
@@ -111,6 +113,13 @@ def verify(session: Session, *, chunk: int = 5000) -> Verification:
             checked += 1
             last_id = row["id"]
     head = session.execute(sa.select(HEAD.c.last_id, HEAD.c.last_hash).where(HEAD.c.id == 1)).first()
-    if head is not None and (head.last_id != checked or head.last_hash != prev):
-        return Verification(False, checked, f"the newest {head.last_id - checked} audit row(s) were deleted")
+    head_id = head.last_id if head is not None else 0
+    if head_id > checked:
+        missing = f"{checked + 1}" if head_id == checked + 1 else f"{checked + 1}–{head_id}"
+        return Verification(False, checked, f"audit row {missing} (the newest) was deleted")
+    if head_id < checked:
+        return Verification(False, checked, f"audit row {head_id + 1} was added outside bonemon (after the newest "
+                                            f"recorded row {head_id})")
+    if head is not None and head.last_hash != prev:
+        return Verification(False, checked, f"audit row {checked} was altered: it is not the row bonemon wrote last")
     return Verification(True, checked, f"audit trail intact: {checked} rows, newest hash {prev[:12]}…")

@@ -41,6 +41,10 @@ def translate(exc: BaseException) -> str | None:
     module = type(exc).__module__
     text = str(exc).lower()
     if module.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+        if "uq_patient_clinic_mrn" in text or ("unique" in text and "patient" in text and "mrn" in text):
+            return "mrn: this MRN was just added in this clinic by another user; nothing was written"
+        if "unique" in text or "duplicate key" in text:
+            return "a concurrent change touched the same record; nothing was written, try again"
         if "database is locked" in text or "database table is locked" in text:
             return "the database is locked by another bonemon process; nothing was written, try again"
         if "no such table" in text or ("relation" in text and "does not exist" in text):

@@ -40,17 +40,30 @@ class CsvRead:
     report: FileReport
     patients: list[PatientFacts] = field(default_factory=list)
     fact_lines: dict[int, int] = field(default_factory=dict)  # id(fact) → line
+    extras: dict[int, dict] = field(default_factory=dict)  # id(fact) → value and unit as reported
+    patient_lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (clinic, mrn) → line
+    row_keys: list[tuple[int, tuple]] = field(default_factory=list)  # (line, ("fact", id) | ("patient", key))
     rejected_rows: list[tuple[CsvRow, str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
 
+    def column(self, field_name: str | None) -> str | None:
+        """A problem's field as the header spells it (t-score → t_score)."""
+        if not field_name:
+            return None
+        spelled = field_name.replace("-", "_")
+        return spelled if spelled in self.header or spelled in ALL_COLUMNS else field_name
+
 
 def looks_like_csv(path: Path) -> bool:
+    """A `.csv` file, or one whose first line is a CSV header with mrn and record."""
+    if path.suffix.lower() == ".csv":
+        return True
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError):
+            first = next(csv.reader([fh.readline()]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
         return False
-    names = {c.strip().lower() for c in first.split(",")}
+    names = {c.strip().lower() for c in first}
     return "mrn" in names and "record" in names
 
 
@@ -80,6 +93,8 @@ def read_csv(path: Path, *, settings: Settings, today: date, lookup: PatientLook
                 if (clinic, mrn) in patients and patients[(clinic, mrn)] != p:
                     raise DataError("mrn", mrn, "one patient row per MRN and clinic in a file")
                 patients[(clinic, mrn)] = p
+                out.patient_lines[(clinic, mrn)] = row.line
+                out.row_keys.append((row.line, ("patient", (clinic, mrn))))
             else:
                 pending.append((row, mrn, clinic))
         except MonitorError as exc:
@@ -92,20 +107,28 @@ def read_csv(path: Path, *, settings: Settings, today: date, lookup: PatientLook
                 raise NotFound(f"unknown patient {mrn} in clinic {clinic!r}: add a patient row to the file "
                                "or `bonemon patient add` first")
             patients.setdefault((clinic, mrn), patient)
-            fact = _fact(row, settings)
-            if isinstance(fact, TherapyCourse) and fact.stop is not None and fact.start is None:
+            fact, extra = _fact(row, settings)
+            if isinstance(fact, TherapyCourse) and fact.stop is not None and fact.start is None \
+                    and fact.planned_start is None:
                 groups = facts.setdefault((clinic, mrn), {})
                 earlier = [c for c in groups.get("courses", []) if c.drug is fact.drug and c.stop is None]
-                if earlier:  # a stop for a course started earlier in this file
-                    merged = replace(earlier[-1], stop=fact.stop, stop_reason=fact.stop_reason)
+                if earlier:  # a stop for a course started earlier in this file: one course, two rows
+                    old = earlier[-1]
+                    merged = replace(old, stop=fact.stop, stop_reason=fact.stop_reason)
                     check_fact(merged, patient, today, settings.policy)
-                    groups["courses"][groups["courses"].index(earlier[-1])] = merged
+                    groups["courses"][groups["courses"].index(old)] = merged
                     out.fact_lines[id(merged)] = row.line
+                    out.row_keys = [(ln, ("fact", id(merged)) if k == ("fact", id(old)) else k)
+                                    for ln, k in out.row_keys]
+                    out.row_keys.append((row.line, ("fact", id(merged))))
                     continue
             else:
                 check_fact(fact, patient, today, settings.policy)
             facts.setdefault((clinic, mrn), {}).setdefault(_group(fact), []).append(fact)
             out.fact_lines[id(fact)] = row.line
+            out.row_keys.append((row.line, ("fact", id(fact))))
+            if extra:
+                out.extras[id(fact)] = extra
         except MonitorError as exc:
             _reject(out, row, exc)
     for key, p in patients.items():
@@ -117,9 +140,10 @@ def read_csv(path: Path, *, settings: Settings, today: date, lookup: PatientLook
 def _read_rows(path: Path, out: CsvRead) -> list[CsvRow]:
     report = out.report
     rows: list[CsvRow] = []
+    row_start = 1  # the line where the row being read began
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(fh, strict=True)
             try:
                 header = next(reader)
             except StopIteration:
@@ -142,9 +166,9 @@ def _read_rows(path: Path, out: CsvRead) -> list[CsvRow]:
                 _problem(report, f"{path}:1", "not a bonemon CSV header: " + "; ".join(detail)
                          + f". Allowed columns: {', '.join(ALL_COLUMNS)}")
                 return rows
-            line = 1
+            row_start = 2
             for values in reader:
-                line = reader.line_num
+                line, row_start = row_start, reader.line_num + 1
                 if not values or all(not v.strip() for v in values):
                     continue
                 if len(values) != len(names):
@@ -158,6 +182,12 @@ def _read_rows(path: Path, out: CsvRead) -> list[CsvRow]:
                     out.rejected_rows.append((CsvRow(line, dict(zip(names, values, strict=True))), "field too long"))
                     _problem(report, f"{path}:{line}", f"a field is longer than {MAX_FIELD} characters")
                     continue
+                if any("\n" in v or "\r" in v for v in values):
+                    report.rejected += 1
+                    message = "a quoted cell runs over several lines (an unbalanced quote?)"
+                    out.rejected_rows.append((CsvRow(line, dict(zip(names, values, strict=True))), message))
+                    _problem(report, f"{path}:{line}", message)
+                    continue
                 cells = {n: v.strip() for n, v in zip(names, values, strict=True)}
                 cells["record"] = cells.get("record", "").lower()
                 rows.append(CsvRow(line, cells))
@@ -166,7 +196,11 @@ def _read_rows(path: Path, out: CsvRead) -> list[CsvRow]:
         _problem(report, str(path), f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8")
     except csv.Error as exc:
         report.fatal = True
-        _problem(report, f"{path}:{reader.line_num}", f"malformed CSV: {exc}")
+        where = f"{path}:{row_start}"
+        if "end of data" in str(exc) or "EOF" in str(exc):
+            _problem(report, where, "a quoted cell is never closed (an unbalanced quote)")
+        else:
+            _problem(report, where, f"not valid CSV ({exc})")
     except OSError as exc:
         report.fatal = True
         _problem(report, str(path), f"cannot read: {exc.strerror}")
@@ -197,6 +231,7 @@ def _patient(cells: dict[str, str], mrn: str, clinic: str) -> Patient:
 
 
 def _fact(row: CsvRow, settings: Settings):
+    """(fact, extra column values) of one row."""
     cells = {k: (v or None) for k, v in row.cells.items()}
     kind = row.cells["record"]
     if kind == "therapy_start":
@@ -205,12 +240,11 @@ def _fact(row: CsvRow, settings: Settings):
         planned = as_bool(cells.get("planned"), "planned")
         return TherapyCourse(drug, start=None if planned else day, planned_start=day if planned else None,
                              dose_mg=as_float(cells.get("dose_mg"), "dose_mg"),
-                             interval_months=as_int(cells.get("interval_months"), "interval_months"))
+                             interval_months=as_int(cells.get("interval_months"), "interval_months")), {}
     if kind == "therapy_stop":
         return TherapyCourse(parse_drug(cells.get("drug") or ""), stop=as_date(cells.get("date") or "", "date"),
-                             stop_reason=cells.get("stop_reason"))
-    fact, _ = BUILDERS[kind](cells, settings.policy)
-    return fact
+                             stop_reason=cells.get("stop_reason")), {}
+    return BUILDERS[kind](cells, settings.policy)
 
 
 def _group(fact) -> str:
@@ -219,7 +253,7 @@ def _group(fact) -> str:
 
 def _reject(out: CsvRead, row: CsvRow, exc: MonitorError) -> None:
     out.report.rejected += 1
-    column = getattr(exc, "field", None) or ("mrn" if isinstance(exc, NotFound) else None)
+    column = out.column(getattr(exc, "field", None)) or ("mrn" if isinstance(exc, NotFound) else None)
     where = f"{out.report.path}:{row.line}" + (f" column {column}" if column else "")
     message = str(exc) if not isinstance(exc, DataError) else f"{exc.value!s} is not allowed; {exc.allowed}"
     out.report.problems.append(Problem(where, message))

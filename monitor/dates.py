@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, timedelta
 
 from monitor.errors import DataError
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def add_months(d: date, months: int) -> date:
@@ -41,7 +44,7 @@ def parse_date(text: str, field: str = "date") -> date:
     """Strict YYYY-MM-DD; anything else is a DataError naming the field."""
     value = (text or "").strip()
     try:
-        if len(value) != 10:
+        if not _ISO_DAY.fullmatch(value):
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:

@@ -21,18 +21,28 @@ from db.models import PatientRow
 from db.queries import FACT_MAP, batched, fact_to_values, load_facts, patient_from_row
 from monitor.domain import Patient, PatientFacts, TherapyCourse
 from monitor.domain import iter_facts as all_facts
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, NotFound
 from monitor.service import Context, _snapshot, replan
 from monitor.validate import check_fact, check_patient
 
 PATIENT = PatientRow.__table__
 
 
+@dataclass(frozen=True)
+class WriteProblem:
+    clinic: str
+    mrn: str
+    message: str
+    fact_id: int | None = None  # id() of the refused fact; None when the patient herself was refused
+    field: str | None = None
+
+
 @dataclass
 class WriteResult:
     outcome: dict[int, str] = field(default_factory=dict)  # id(fact) → added | updated | skipped | rejected
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (mrn, message)
+    problems: list[WriteProblem] = field(default_factory=list)
     patients_created: list[str] = field(default_factory=list)
+    patient_outcome: dict[tuple[str, str], str] = field(default_factory=dict)  # (clinic, mrn) → created | …
     patients: list[str] = field(default_factory=list)
 
 
@@ -86,8 +96,11 @@ def _match_course(course: TherapyCourse, existing: list[Any]) -> tuple[str, Any]
 
 
 def write_patients(
-    session: Session, ctx: Context, batch: Sequence[PatientFacts], *, plan_as_of: date | None = None
+    session: Session, ctx: Context, batch: Sequence[PatientFacts], *, plan_as_of: date | None = None,
+    extras: dict[int, dict[str, Any]] | None = None,
 ) -> WriteResult:
+    """Write a batch; `extras` maps id(fact) to extra column values (the value and unit as reported)."""
+    extras = extras or {}
     result = WriteResult()
     keys = [(pf.patient.clinic, pf.patient.mrn) for pf in batch]
     rows = _find_patients(session, keys)
@@ -99,10 +112,12 @@ def write_patients(
     for pf in batch:
         incoming = pf.patient
         row = rows.get((incoming.clinic, incoming.mrn))
+        key = (incoming.clinic, incoming.mrn)
         try:
             check_patient(incoming, ctx.today)
         except MonitorError as exc:
-            result.problems.append((incoming.mrn, str(exc)))
+            result.problems.append(WriteProblem(*key, str(exc), None, getattr(exc, "field", None)))
+            result.patient_outcome[key] = "rejected"
             result.outcome.update({id(f): "rejected" for f in all_facts(pf)})
             continue
         if row is None:
@@ -113,19 +128,23 @@ def write_patients(
             stored = replace(incoming, id=pid)
             have = PatientFacts(stored)
             result.patients_created.append(incoming.mrn)
+            result.patient_outcome[key] = "created"
             audit_action = "import patient"
             before_patient: dict[str, Any] | None = None
         else:
             stored = patient_from_row(row)
             conflict = _patient_conflict(stored, incoming)
             if conflict:
-                result.problems.append((incoming.mrn, conflict))
+                field_name = "birth_date" if stored.birth_date != incoming.birth_date else "sex"
+                result.problems.append(WriteProblem(*key, conflict, None, field_name))
+                result.patient_outcome[key] = "rejected"
                 result.outcome.update({id(f): "rejected" for f in all_facts(pf)})
                 continue
             pid = row.id
             have = existing_facts.get(pid, PatientFacts(stored))
             changes = _patient_updates(stored, incoming)
             before_patient = None
+            result.patient_outcome[key] = "updated" if changes else "unchanged"
             if changes:
                 before_patient = {k: _snapshot(stored)[k] for k in changes}
                 plain = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
@@ -143,7 +162,8 @@ def write_patients(
                 if isinstance(fact, TherapyCourse):
                     action, old = _match_course(fact, courses)
                     if action == "orphan-stop":
-                        raise MonitorError(f"{fact.drug} stop on {fact.stop}: no open {fact.drug} course to stop")
+                        raise NotFound(f"{fact.drug} stop on {fact.stop}: no open {fact.drug} course to stop",
+                                       field="drug")
                     merged = fact
                     if action == "update":
                         merged = replace(old, start=fact.start or old.start, stop=fact.stop or old.stop,
@@ -185,11 +205,11 @@ def write_patients(
                     continue
                 existing_set[type(fact)].add(fact)
                 table, _ = FACT_MAP[type(fact)]
-                inserts[table].append(fact_to_values(fact, pid))
+                inserts[table].append({**fact_to_values(fact, pid), **extras.get(id(fact), {})})
                 added.append({"type": table.name, **_snapshot(fact)})
                 result.outcome[id(fact)] = "added"
             except MonitorError as exc:
-                result.problems.append((incoming.mrn, str(exc)))
+                result.problems.append(WriteProblem(*key, str(exc), id(fact), getattr(exc, "field", None)))
                 result.outcome[id(fact)] = "rejected"
         result.patients.append(incoming.mrn)
         if added or updated or before_patient is not None or row is None:
@@ -200,6 +220,8 @@ def write_patients(
                              "updated": [u["after"] for u in updated]})
             touched.append(pid)
     for table, values in inserts.items():
+        keys = set().union(*values)  # executemany needs the same keys in every row
+        values = [{k: v.get(k) for k in keys} for v in values]
         for chunk in batched(values, 5000):
             session.execute(table.insert(), list(chunk))
     trail.flush()

@@ -1,4 +1,9 @@
-"""Import orchestration: read every file (CSV or FHIR), then write all or nothing in one transaction."""
+"""Import orchestration: read every file (CSV or FHIR), then write all or nothing in one transaction.
+
+The write always runs inside one transaction, so `--dry-run` finds exactly what a real import
+would refuse (a stop before a stored start, a patient stored with another birth date) and then
+rolls back. Problems found while writing are named by file, line and column like reading problems.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.csv_import import CsvRead, looks_like_csv, read_csv, write_rejects
-from monitor.domain import PatientFacts, iter_facts
-from monitor.errors import MonitorError
+from monitor.domain import PatientFacts
+from monitor.errors import NotFound
 from monitor.import_report import ERROR, FileReport, Problem
 
 MAX_PROBLEMS_SHOWN = 20
@@ -53,10 +58,14 @@ class ImportResult:
                 lines.append(f"  ignored: {shown}")
             if f.unknown_codes:
                 lines.append(f"  unknown codes (not guessed): {', '.join(sorted(set(f.unknown_codes))[:20])}")
+        w = self.written
+        if self.failed:
+            return "\n".join(lines)
         if self.dry_run:
-            lines.append(f"Dry run: nothing written ({len(self.patients)} patient(s) would be imported).")
-        elif self.written:
-            w = self.written
+            lines.append(f"Dry run, nothing written: {w.get('added', 0)} new fact(s), {w.get('updated', 0)} "
+                         f"changed, {w.get('skipped', 0)} already stored, {w.get('patients_created', 0)} new "
+                         f"patient(s) would be imported.")
+        elif w:
             lines.append(f"Wrote {w.get('added', 0)} new fact(s), updated {w.get('updated', 0)}, "
                          f"{w.get('skipped', 0)} already stored; {w.get('patients_created', 0)} new patient(s).")
         for r in self.rejects_files:
@@ -64,42 +73,52 @@ class ImportResult:
         return "\n".join(lines)
 
 
-def _fhir_reader():
-    try:
-        from monitor.fhir import reader
-    except ImportError:  # pragma: no cover - the FHIR package ships with bonemon
-        return None
-    return reader
+class _RollBack(Exception):
+    """Raised inside the write transaction to undo it (dry run, or problems without --skip-invalid)."""
+
+
+def _refuse(path: Path, message: str) -> FileReport:
+    rep = FileReport(path=str(path), fatal=True)
+    rep.problems.append(Problem(str(path), message))
+    return rep
+
+
+def _classify(path: Path, reader: Any) -> str | FileReport:
+    if not path.exists():
+        return _refuse(path, "no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        return _refuse(path, "empty file")
+    if path.is_file() and looks_like_csv(path):
+        return "csv"
+    if reader.looks_like_fhir(path):
+        return "fhir"
+    if path.is_dir():
+        return _refuse(path, "a folder with no FHIR files; give the files")
+    return _refuse(path, "neither a bonemon CSV (header with mrn,record,…) nor FHIR R4 JSON/NDJSON "
+                         "(resources with a resourceType)")
 
 
 def run_import(state, paths: list[Path], *, dry_run: bool, skip_invalid: bool, clinic: str | None) -> ImportResult:
     from db.queries import find_patient, patient_from_row
-    from monitor.errors import NotFound
+    from monitor.fhir import reader
+    from monitor.importer import write_patients
 
     settings = state.settings
     ctx = state.context()
-    reader = _fhir_reader()
     files: list[FileReport] = []
-    batch: list[PatientFacts] = []
-    fact_file: dict[int, FileReport] = {}
     csv_reads: list[tuple[Path, CsvRead]] = []
     fhir_paths: list[Path] = []
-
     for path in paths:
-        if not path.exists() or not path.is_file():
-            rep = FileReport(path=str(path), fatal=True)
-            rep.problems.append(Problem(str(path), "no such file"))
-            files.append(rep)
-        elif looks_like_csv(path):
-            csv_reads.append((path, None))  # read below, inside a session
-        elif reader is not None and reader.looks_like_fhir(path):
-            fhir_paths.append(path)
+        kind = _classify(path, reader)
+        if isinstance(kind, FileReport):
+            files.append(kind)
+        elif kind == "csv":
+            csv_reads.append((path, CsvRead(FileReport(str(path)))))
         else:
-            rep = FileReport(path=str(path), fatal=True)
-            rep.problems.append(Problem(str(path), "neither a bonemon CSV (header with mrn,record,…) nor FHIR R4 "
-                                                   "JSON/NDJSON (resources with a resourceType)"))
-            files.append(rep)
+            fhir_paths.append(path)
 
+    batch: list[PatientFacts] = []
+    extras: dict[int, dict] = {}
     with state.read() as session:
         def lookup(mrn: str, clinic_name: str):
             try:
@@ -111,51 +130,76 @@ def run_import(state, paths: list[Path], *, dry_run: bool, skip_invalid: bool, c
             read = read_csv(path, settings=settings, today=ctx.today, lookup=lookup, default_clinic=clinic)
             csv_reads[i] = (path, read)
             files.append(read.report)
-            for pf in read.patients:
-                batch.append(pf)
-                for f in iter_facts(pf):
-                    fact_file[id(f)] = read.report
+            batch += read.patients
+            extras.update(read.extras)
     if fhir_paths:
         fhir = reader.read_fhir(fhir_paths, fhir=settings.fhir, policy=settings.policy, today=ctx.today)
         files.extend(fhir.files)
         for pf in fhir.patients:
             wanted = clinic or pf.patient.clinic or settings.clinic.default_clinic
-            if pf.patient.clinic != wanted:
-                pf = replace(pf, patient=replace(pf.patient, clinic=wanted))
-            batch.append(pf)
+            batch.append(pf if pf.patient.clinic == wanted else replace(pf, patient=replace(pf.patient,
+                                                                                           clinic=wanted)))
     result = ImportResult(files=files, dry_run=dry_run)
     result.patients = sorted({pf.patient.mrn for pf in batch})
-    problems = result.problems
-    if problems and not skip_invalid:
+    if result.problems and not skip_invalid:
         result.failed = True
         return result
-    if dry_run:
-        return result
-    from monitor.importer import write_patients
 
-    with state.write() as session:
-        written = write_patients(session, ctx, batch)
-        if written.problems and not skip_invalid:  # raising rolls the whole import back
-            raise MonitorError(f"patient {written.problems[0][0]}: {written.problems[0][1]}; nothing was written")
+    written = None
+    try:
+        with state.write() as session:
+            written = write_patients(session, ctx, batch, extras=extras)
+            _report_write_problems(written, csv_reads, files)
+            if dry_run or (written.problems and not skip_invalid):
+                raise _RollBack
+    except _RollBack:
+        pass
+    _count_rows(written, csv_reads)
     counts = {"added": 0, "updated": 0, "skipped": 0, "rejected": 0}
-    for fid, outcome in written.outcome.items():
+    for outcome in written.outcome.values():
         counts[outcome] += 1
-        rep = fact_file.get(fid)
-        if rep is not None:
-            if outcome in ("added", "updated"):
-                rep.imported += 1
-            elif outcome == "skipped":
-                rep.ignored += 1
-            else:
-                rep.rejected += 1
-    for mrn, message in written.problems:
-        target = files[0] if files else None
-        if target is not None:
-            target.problems.append(Problem(f"patient {mrn}", message))
     result.written = {**counts, "patients_created": len(written.patients_created)}
-    if skip_invalid:
+    if written.problems and not skip_invalid:
+        result.failed = True
+        return result
+    if skip_invalid and not dry_run:
         for path, read in csv_reads:
             rejects = write_rejects(path, read)
             if rejects is not None:
                 result.rejects_files.append(str(rejects))
     return result
+
+
+def _report_write_problems(written: Any, csv_reads: list[tuple[Path, CsvRead]], files: list[FileReport]) -> None:
+    """Name each problem found while writing by file, line and column, like a reading problem."""
+    for problem in written.problems:
+        for _, read in csv_reads:
+            line = (read.fact_lines.get(problem.fact_id) if problem.fact_id is not None
+                    else read.patient_lines.get((problem.clinic, problem.mrn)))
+            if line is None:
+                continue
+            column = read.column(problem.field)
+            where = f"{read.report.path}:{line}" + (f" column {column}" if column else "")
+            read.report.problems.append(Problem(where, problem.message))
+            break
+        else:
+            target = files[-1] if files else None
+            if target is not None:
+                target.problems.append(Problem(f"patient {problem.mrn}", problem.message))
+
+
+def _count_rows(written: Any, csv_reads: list[tuple[Path, CsvRead]]) -> None:
+    """Every CSV row read is imported, ignored (already stored) or rejected."""
+    for _, read in csv_reads:
+        rep = read.report
+        rep.imported = rep.ignored = 0
+        rep.rejected = len(read.rejected_rows)
+        for _line, (kind, key) in read.row_keys:
+            outcome = written.outcome.get(key) if kind == "fact" else written.patient_outcome.get(key)
+            if outcome in ("added", "updated", "created"):
+                rep.imported += 1
+            elif outcome in ("skipped", "unchanged"):
+                rep.ignored += 1
+            else:
+                rep.rejected += 1
+

@@ -44,15 +44,10 @@ class Context:
 
 def evaluate(facts: PatientFacts, as_of: date, settings: Settings) -> tuple[Assessment, Plan]:
     """The pure core: tier and plan as of a date."""
+    from monitor.plan import plan
     from monitor.risk import assess
 
     assessment = assess(facts, as_of=as_of, policy=settings.policy)
-    try:  # INTEGRATION-SHIM: removed when monitor/plan.py lands
-        from monitor.plan import plan
-    except ImportError:
-        from datetime import timedelta
-
-        return assessment, Plan(as_of, (), (), as_of + timedelta(days=1))
     return assessment, plan(facts, assessment, as_of=as_of, policy=settings.policy)
 
 
@@ -90,8 +85,8 @@ def add_patient(session: Session, ctx: Context, patient: Patient) -> int:
     return pid
 
 
-def update_patient(session: Session, ctx: Context, mrn: str, clinic: str | None, **changes: Any) -> Patient:
-    row = find_patient(session, mrn, clinic)
+def update_patient(session: Session, ctx: Context, mrn: str, where_clinic: str | None, **changes: Any) -> Patient:
+    row = find_patient(session, mrn, where_clinic)
     before = patient_from_row(row)
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
@@ -105,11 +100,13 @@ def update_patient(session: Session, ctx: Context, mrn: str, clinic: str | None,
         ).first()
         if clash:
             raise Conflict(f"clinic: MRN {mrn} already exists in clinic {after.clinic!r}")
-    if after.deceased_date is not None:
+    if after.deceased_date is not None or after.birth_date != before.birth_date:
         facts = load_facts(session, [row.id])[row.id]
-        last = _last_fact_date(facts)
-        if last is not None and last > after.deceased_date:
+        first, last = _fact_date_range(facts)
+        if after.deceased_date is not None and last is not None and last > after.deceased_date:
             raise DataError("deceased-date", after.deceased_date, f"a date on or after her last recorded fact ({last})")
+        if first is not None and after.birth_date > first:
+            raise DataError("birth-date", after.birth_date, f"a date on or before her first recorded fact ({first})")
     values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
     session.execute(PATIENT.update().where(PATIENT.c.id == row.id).values(**values, updated_at=ctx.now))
     trail = AuditTrail(session, user=ctx.user, now=ctx.now)
@@ -120,12 +117,13 @@ def update_patient(session: Session, ctx: Context, mrn: str, clinic: str | None,
     return after
 
 
-def _last_fact_date(facts: PatientFacts) -> date | None:
+def _fact_date_range(facts: PatientFacts) -> tuple[date | None, date | None]:
+    """First and last date of her recorded events (planned starts are not events)."""
     dates = [getattr(f, "date", None) for group in (facts.doses, facts.dxa, facts.markers, facts.fractures,
                                                     facts.frax, facts.labs, facts.vitals, facts.notes) for f in group]
     dates += [d for c in facts.courses for d in (c.start, c.stop)]
     dates = [d for d in dates if d is not None]
-    return max(dates, default=None)
+    return min(dates, default=None), max(dates, default=None)
 
 
 # --------------------------------------------------------------------------- facts

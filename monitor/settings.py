@@ -154,6 +154,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], file: str) -> dict[str, Any]:
@@ -180,9 +184,23 @@ def _check_values(s: Settings, file: str) -> None:
         for analyte in getattr(s.policy.btm, k):
             if analyte not in MARKER_UNITS:
                 raise ConfigError(f"{file}: [btm] {k} has {analyte!r}; allowed: {', '.join(MARKER_UNITS)}")
+    for section_name, key_name, f in registry():
+        section = getattr(s.policy, section_name, None) or getattr(s, section_name)
+        value = getattr(section, key_name)
+        if f.metadata["unit"] in NON_NEGATIVE_UNITS and isinstance(value, int | float) and value < 0:
+            raise ConfigError(f"{file}: [{section_name}] {key_name} = {value!r}; must be 0 or more")
+        if (section_name, key_name) in AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"{file}: [{section_name}] {key_name} = {value!r}; must be 1 or more")
     r = s.policy.risk
     if not r.osteoporosis_t_max < r.normal_t_min:
         raise ConfigError(f"{file}: [risk] osteoporosis_t_max must be below normal_t_min")
+
+
+NON_NEGATIVE_UNITS = {"days", "months", "years", "seconds", "ms", "patients", "doses", "vertebrae", "factors",
+                      "mg", "MB", "mL/min", "mL/min/1.73m²", "mmol/L", "ng/mL", "ng/L", "kg/m²", "cm", "%",
+                      "%/year", "fraction"}
+AT_LEAST_ONE = {("scheduler", "batch_size"), ("scheduler", "lease_seconds"), ("tasks", "snooze_max_days"),
+                ("database", "busy_timeout_ms"), ("risk", "lumbar_min_vertebrae"), ("fhir", "max_resource_mb")}
 
 
 def resolve_config_path(explicit: str | None) -> Path | None:

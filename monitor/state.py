@@ -67,8 +67,14 @@ class CliState:
         return Context(settings=self.settings, user=self.acting_user, now=self.now())
 
     def require_schema(self) -> None:
+        from pathlib import Path
+
         from db.migrate import HEAD_REVISION, current_revision
 
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+                and not url.database.startswith("file:") and not Path(url.database).exists():
+            raise MonitorError(f"there is no database at {url.database}; run `bonemon init` to create it")
         current = current_revision(self.engine)
         if current is None:
             raise MonitorError(f"the database {self.safe_url} is not initialised; run `bonemon init` first")

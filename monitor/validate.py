@@ -7,7 +7,7 @@ importer all call these, so every entry path refuses the same things.
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from monitor.domain import (
@@ -28,6 +28,7 @@ from monitor.policy import Policy
 from monitor.vocab import LAB_RANGE, MARKER_RANGE, MAX_DAYS_SUPPLY, MAX_DOSE_MG
 
 EARLIEST_BIRTH = date(1900, 1, 1)
+MAX_PLAN_AHEAD = timedelta(days=730)
 MAX_MRN = 64
 MAX_TEXT = 2000
 
@@ -90,18 +91,21 @@ def check_fact(fact: Fact, p: Patient, today: date, policy: Policy) -> None:
             check_event_date("date", fact.start, p, today)
         if fact.planned_start is not None and fact.planned_start < p.birth_date:
             raise DataError("date", fact.planned_start, f"a date on or after the birth date {p.birth_date}")
+        if fact.planned_start is not None and fact.start is None and fact.planned_start > today + MAX_PLAN_AHEAD:
+            limit = today + MAX_PLAN_AHEAD
+            raise DataError("date", fact.planned_start, f"a planned start at most two years ahead (by {limit})")
         if fact.stop is not None:
             check_event_date("date", fact.stop, p, today)
-            first = fact.start or fact.planned_start
-            if first is not None and fact.stop < first:
-                raise DataError("date", fact.stop, f"a stop on or after the start {first}")
+            # A plan may be cancelled before its planned start; a real course stops on or after it began.
+            if fact.start is not None and fact.stop < fact.start:
+                raise DataError("date", fact.stop, f"a stop on or after the start {fact.start}")
         _positive("dose-mg", fact.dose_mg, MAX_DOSE_MG[fact.drug], f"mg for {fact.drug}")
         if fact.interval_months is not None and not 1 <= fact.interval_months <= 24:
             raise DataError("interval-months", fact.interval_months, "a whole number of months from 1 to 24")
     elif isinstance(fact, Dose):
         check_event_date("date", fact.date, p, today)
         _positive("dose-mg", fact.dose_mg, MAX_DOSE_MG[fact.drug], f"mg for {fact.drug}")
-        if fact.days_supply is not None and not 1 <= fact.days_supply <= MAX_DAYS_SUPPLY:
+        if fact.days_supply is not None and not 1 <= fact.days_supply <= MAX_DAYS_SUPPLY:  # see WHOLE_NUMBER_RANGES
             raise DataError("days-supply", fact.days_supply, f"a whole number of days from 1 to {MAX_DAYS_SUPPLY}")
     elif isinstance(fact, DxaRoi):
         check_event_date("date", fact.date, p, today)

@@ -266,7 +266,9 @@ def normalise_unit(
     if extra and analyte in extra and u in extra[analyte]:
         unit_out, factor = extra[analyte][u]
         return value * factor, unit_out
-    allowed = sorted({canonical, *[k for k in factors]})
+    spellings = {k.lower(): k for k in factors}
+    spellings[canonical.lower()] = canonical
+    allowed = sorted(spellings.values(), key=str.lower)
     raise DataError("unit", repr(unit), f"allowed for {analyte}: {', '.join(allowed)}")
 
 

@@ -22,6 +22,8 @@ def audit() -> None:
 @click.pass_obj
 def log(state, mrn, who, start, end, limit, as_json) -> None:
     """Who changed what, when, with before and after."""
+    import json
+
     from monitor.audit_log import audit_entries
 
     with state.read() as session:
@@ -37,9 +39,9 @@ def log(state, mrn, who, start, end, limit, as_json) -> None:
         click.echo(f"#{r['id']} {r['at']} {r['user']} {r['action']} {r['entity']}"
                    f"{'#' + str(r['entity_id']) if r['entity_id'] else ''} {r['mrn'] or ''}".rstrip())
         if r["before"] is not None:
-            click.echo(f"    before: {r['before']}")
+            click.echo(f"    before: {json.dumps(r['before'], ensure_ascii=False)}")
         if r["after"] is not None:
-            click.echo(f"    after:  {r['after']}")
+            click.echo(f"    after:  {json.dumps(r['after'], ensure_ascii=False)}")
 
 
 @audit.command("verify")
