@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, timedelta
 
@@ -11,12 +10,19 @@ from monitor.errors import DataError
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(d: date, months: int) -> date:
     """d + n calendar months, clamped at month end (2025-08-31 + 6 m = 2026-02-28)."""
-    index = d.year * 12 + (d.month - 1) + months
-    year, month0 = divmod(index, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(d.day, last))
+    year, month0 = divmod(d.year * 12 + d.month - 1 + months, 12)
+    day = d.day
+    if day > 28:  # only the last days of a month can overflow: clamp them (the planner's hot path)
+        last = _MONTH_DAYS[month0]
+        if month0 == 1 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            last = 29
+        day = min(day, last)
+    return date(year, month0 + 1, day)
 
 
 def add_days(d: date, days: int) -> date:
