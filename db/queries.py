@@ -89,7 +89,9 @@ def fact_from_row(cls: type, row: Any) -> Any:
     for name in _FIELDS[cls]:
         value = getattr(row, name)
         if value is not None and name in enums:
-            value = enums[name](value)
+            kind = enums[name]
+            # the enum's own value map: the same lookup as kind(value), without its overhead
+            value = kind._value2member_map_.get(value) or kind(value)
         values[name] = value
     return cls(**values, id=row.id, source=row.source)
 

@@ -101,6 +101,7 @@ def write_patients(
 ) -> WriteResult:
     """Write a batch; `extras` maps id(fact) to extra column values (the value and unit as reported)."""
     extras = extras or {}
+    today = ctx.today
     result = WriteResult()
     keys = [(pf.patient.clinic, pf.patient.mrn) for pf in batch]
     rows = _find_patients(session, keys)
@@ -114,7 +115,7 @@ def write_patients(
         row = rows.get((incoming.clinic, incoming.mrn))
         key = (incoming.clinic, incoming.mrn)
         try:
-            check_patient(incoming, ctx.today)
+            check_patient(incoming, today)
         except MonitorError as exc:
             result.problems.append(WriteProblem(*key, str(exc), None, getattr(exc, "field", None)))
             result.patient_outcome[key] = "rejected"
@@ -124,7 +125,7 @@ def write_patients(
             values = _snapshot(incoming)
             values.update(sex=incoming.sex.value, menopause=incoming.menopause.value, created_at=ctx.now,
                           updated_at=ctx.now)
-            pid = session.execute(PATIENT.insert().values(**values).returning(PATIENT.c.id)).scalar_one()
+            pid = session.execute(PATIENT.insert().returning(PATIENT.c.id), values).scalar_one()
             stored = replace(incoming, id=pid)
             have = PatientFacts(stored)
             result.patients_created.append(incoming.mrn)
@@ -170,7 +171,7 @@ def write_patients(
                                          stop_reason=fact.stop_reason or old.stop_reason,
                                          dose_mg=fact.dose_mg or old.dose_mg,
                                          interval_months=fact.interval_months or old.interval_months)
-                    check_fact(merged, stored, ctx.today, ctx.settings.policy)
+                    check_fact(merged, stored, today, ctx.settings.policy)
                     if action == "skip":
                         result.outcome[id(fact)] = "skipped"
                         continue
@@ -182,13 +183,13 @@ def write_patients(
                         updated.append({"before": _snapshot(old), "after": _snapshot(merged)})
                         result.outcome[id(fact)] = "updated"
                     else:
-                        new_id = session.execute(
-                            table.insert().values(**fact_to_values(fact, pid)).returning(table.c.id)).scalar_one()
+                        new_id = session.execute(table.insert().returning(table.c.id),
+                                                 fact_to_values(fact, pid)).scalar_one()
                         courses.append(replace(fact, id=new_id))
                         added.append(_snapshot(fact))
                         result.outcome[id(fact)] = "added"
                     continue
-                check_fact(fact, stored, ctx.today, ctx.settings.policy)
+                check_fact(fact, stored, today, ctx.settings.policy)
                 previous = by_source.get(fact.source) if fact.source else None
                 if previous is not None and type(previous) is type(fact):
                     if previous == fact:

@@ -8,8 +8,9 @@ It receives `ctx.now`; it never reads the clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,9 +61,13 @@ def replan(session: Session, ctx: Context, patient_ids: Sequence[int], *, as_of:
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
-    data = asdict(obj)
-    data.pop("id", None)
-    return {k: (v.value if hasattr(v, "value") and not isinstance(v, int | float) else v) for k, v in data.items()}
+    """A fact or patient as plain values for the audit trail (enums as their text)."""
+    out = {}
+    for name in obj.__dataclass_fields__:
+        if name != "id":
+            value = getattr(obj, name)
+            out[name] = value.value if isinstance(value, Enum) else value
+    return out
 
 
 # --------------------------------------------------------------------------- patients
