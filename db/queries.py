@@ -70,11 +70,6 @@ FACT_FIELD = FACT_GROUP
 _FIELDS = {cls: [f for f in cls.__dataclass_fields__ if f not in ("id", "source")] for cls in FACT_MAP}
 
 
-def _sort_key(fact: Any) -> tuple:
-    day = getattr(fact, "date", None) or getattr(fact, "first_day", None)
-    return (day is not None, day or 0, fact.id or 0)
-
-
 def patient_from_row(row: Any) -> Patient:
     return Patient(
         mrn=row.mrn, birth_date=row.birth_date, sex=Sex(row.sex), menopause=Menopause(row.menopause),
@@ -115,14 +110,30 @@ def load_facts(session: Session, patient_ids: Sequence[int]) -> dict[int, Patien
         r.id: patient_from_row(r) for r in session.execute(sa.select(PATIENT).where(PATIENT.c.id.in_(ids)))
     }
     buckets: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for cls, (table, _) in FACT_MAP.items():
+    for cls, (table, enums) in FACT_MAP.items():
         field = FACT_FIELD[cls]
-        for row in session.execute(sa.select(table).where(table.c.patient_id.in_(ids))):
-            buckets[row.patient_id][field].append(fact_from_row(cls, row))
+        names = _FIELDS[cls]
+        # Rows in dataclass field order (id and source last, patient_id after them), already sorted
+        # by date in SQL, enums parsed through their value maps: loading is a large share of a
+        # cohort replan, so no per-row attribute lookups or sorting in Python.
+        convert = [(i, enums[n]._value2member_map_.__getitem__) for i, n in enumerate(names) if n in enums]
+        columns = [*(table.c[n] for n in names), table.c.id, table.c.source, table.c.patient_id]
+        day = sa.func.coalesce(table.c.start, table.c.planned_start) if cls is TherapyCourse else table.c.date
+        query = (sa.select(*columns).where(table.c.patient_id.in_(ids))
+                 .order_by(table.c.patient_id, day.asc().nulls_first(), table.c.id))
+        for row in session.execute(query).all():
+            if convert:
+                values = list(row[:-1])
+                for i, parse in convert:
+                    if values[i] is not None:
+                        values[i] = parse(values[i])
+                buckets[row[-1]][field].append(cls(*values))
+            else:
+                buckets[row[-1]][field].append(cls(*row[:-1]))
     out = {}
     for pid, patient in patients.items():
         b = buckets.get(pid, {})
-        out[pid] = PatientFacts(patient, **{f: tuple(sorted(b.get(f, ()), key=_sort_key)) for f in FACT_FIELD.values()})
+        out[pid] = PatientFacts(patient, **{f: tuple(b.get(f, ())) for f in FACT_FIELD.values()})
     return out
 
 
