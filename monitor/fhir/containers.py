@@ -280,7 +280,7 @@ class _Stream:
     def value(self, *, skip_large: bool = False) -> Any:
         """The next JSON value; a value over the size limit is skipped (TooLarge) or refuses the file."""
         if not self.peek():
-            raise self.fail("unexpected end of the file (truncated?)")
+            raise self.fail("the file ends too early (truncated?)")
         while True:
             try:
                 obj, end = DECODER.raw_decode(self.buf, self.pos)
@@ -330,7 +330,7 @@ class _Stream:
             size += len(self.buf) - self.pos
             self.pos = len(self.buf)
             if not self._more():
-                raise self.fail("unexpected end of the file (truncated?)")
+                raise self.fail("the file ends too early (truncated?)")
 
 
 def _iter_document(path: Path, limit: int) -> Iterator[Item]:
@@ -360,7 +360,7 @@ def _array(s: _Stream) -> Iterator[Any]:
             s.pos += 1
             return
         else:
-            raise s.fail("expecting ',' or ']'" if c else "unexpected end of the file (truncated?)")
+            raise s.fail("expecting ',' or ']'" if c else "the file ends too early (truncated?)")
 
 
 def _object(s: _Stream) -> Iterator[Item]:
@@ -390,6 +390,6 @@ def _object(s: _Stream) -> Iterator[Item]:
                 s.pos += 1
                 break
             else:
-                raise s.fail("expecting ',' or '}'" if c else "unexpected end of the file (truncated?)")
+                raise s.fail("expecting ',' or '}'" if c else "the file ends too early (truncated?)")
     if not streamed:
         yield from expand(top, line=None, locator=None, full_url=None)
