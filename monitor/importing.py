@@ -7,7 +7,7 @@ rolls back. Problems found while writing are named by file, line and column like
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,12 +133,10 @@ def run_import(state, paths: list[Path], *, dry_run: bool, skip_invalid: bool, c
             batch += read.patients
             extras.update(read.extras)
     if fhir_paths:
-        fhir = reader.read_fhir(fhir_paths, fhir=settings.fhir, policy=settings.policy, today=ctx.today)
+        fhir = reader.read_fhir(fhir_paths, fhir=settings.fhir, policy=settings.policy, today=ctx.today,
+                                default_clinic=clinic or settings.clinic.default_clinic)
         files.extend(fhir.files)
-        for pf in fhir.patients:
-            wanted = clinic or pf.patient.clinic or settings.clinic.default_clinic
-            batch.append(pf if pf.patient.clinic == wanted else replace(pf, patient=replace(pf.patient,
-                                                                                           clinic=wanted)))
+        batch += fhir.patients
     result = ImportResult(files=files, dry_run=dry_run)
     result.patients = sorted({pf.patient.mrn for pf in batch})
     if result.problems and not skip_invalid:

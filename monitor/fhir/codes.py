@@ -522,6 +522,22 @@ def mechanism_from_external_cause(code: str) -> Mechanism | None:
 
 MECHANISM_EXTENSION = "urn:bonemon:fracture-mechanism"  # valueCode: a Mechanism value (our own export)
 
+# bonemon's own export (monitor.fhir.export): local codes and extensions for what has no standard code.
+NOTE_SYSTEM = "urn:bonemon:note-kind"  # Observation/Condition code or value: a NoteKind; note[0].text = its text
+DXA_SITE_SYSTEM = "urn:bonemon:dxa-site"  # Observation.bodySite coding: the DxaSite (wins over the text)
+DXA_SCORE_SYSTEM = "urn:bonemon:dxa-score"  # component code t|z|bmd of a site LOINC has no code for
+DXA_VALID_EXTENSION = "urn:bonemon:dxa-valid"  # valueBoolean false: the ROI was judged invalid
+SCANNER_SYSTEM = "urn:bonemon:scanner"  # Observation.device.identifier: the scanner id
+MARKER_SYSTEM = "urn:bonemon:marker"  # code: a MarkerAnalyte (NTX has no verified LOINC)
+DRUG_SYSTEM = "urn:bonemon:drug"  # code: a Drug (oestrogen, glucocorticoid have no ingredient code)
+PLANNED_START_EXTENSION = "urn:bonemon:planned-start"  # MedicationStatement: valueDate of the plan
+GENANT_EXTENSION = "urn:bonemon:genant-grade"  # Condition: valueInteger 1..3
+MENOPAUSE_EXTENSION = "urn:bonemon:menopause"  # Patient: valueCode post|pre
+CLINIC_EXTENSION = "urn:bonemon:clinic"  # Patient: valueString
+FRAX_WITH_BMD = "with-bmd"  # component code in [fhir] frax_system: valueBoolean
+# ATC groups of the drug classes bonemon tracks without an ingredient.
+ATC_CLASS_PREFIXES = (("G03C", Drug.OESTROGEN), ("H02AB", Drug.GLUCOCORTICOID))
+
 
 # --------------------------------------------------------------------------- resource types (R4 4.0.1 and R4B)
 

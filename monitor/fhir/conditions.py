@@ -78,10 +78,15 @@ def _classify(cs: list[tuple[str, str, str]], body_site: Any = None) -> C.Concep
 
 
 def map_condition(r: dict, source: str) -> Mapped:
+    from monitor.fhir.observations import bonemon_note
+
     cs = codings(r.get("code"))
     verification = {c[1] for c in codings(r.get("verificationStatus"))}
     if verification & _CONDITION_SKIP:
         return ignored(ignore_key("Condition", cs, f"verification {sorted(verification & _CONDITION_SKIP)[0]}"))
+    note = bonemon_note(r, cs, source, ("onsetDateTime", "onsetPeriod.start", "recordedDate"))
+    if note is not None:
+        return note
     concept = _classify(cs, r.get("bodySite"))
     if concept is None:
         return unknown_resource("Condition", cs, cc_text(r.get("code")))
@@ -93,13 +98,24 @@ def map_condition(r: dict, source: str) -> Mapped:
         if day is None:
             raise Reject("a fracture needs a date: no onsetDateTime, onsetPeriod.start or recordedDate")
         mechanism = _mechanism(r, concept.mechanism or Mechanism.UNKNOWN)
-        fact = Fracture(date=day, site=concept.site or FractureSite.OTHER, mechanism=mechanism, source=source)
+        fact = Fracture(date=day, site=concept.site or FractureSite.OTHER, mechanism=mechanism,
+                        genant_grade=_genant(r), source=source)
         return Mapped("facts", pieces=[FractureDraft(fact, concept.site_coded)], warnings=warnings)
     if concept.kind == C.BONE_METASTASIS:
         return Mapped("facts", pieces=[Note(kind=NoteKind.BONE_METASTASIS, date=day, source=source)], warnings=warnings)
     if concept.kind == C.NOTE:
         return Mapped("facts", pieces=[Note(kind=concept.note, date=day, source=source)], warnings=warnings)
     return Mapped("facts", pieces=[MenopauseEvidence(day, source)], warnings=warnings)
+
+
+def _genant(r: dict) -> int | None:
+    for ext in items(r.get("extension")):
+        if isinstance(ext, dict) and ext.get("url") == C.GENANT_EXTENSION:
+            grade = ext.get("valueInteger")
+            if isinstance(grade, bool) or grade not in (1, 2, 3):
+                raise Reject(f"extension {C.GENANT_EXTENSION}: {grade!r} is not a Genant grade; allowed: 1, 2, 3")
+            return int(grade)
+    return None
 
 
 def _mechanism(r: dict, coded: Mechanism) -> Mechanism:

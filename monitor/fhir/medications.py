@@ -57,6 +57,8 @@ class MedSpec:
     interval_months: int | None = None
     open_end: bool = False  # status stopped/completed but no end date
     status: str = ""
+    stop_reason: str | None = None
+    planned_start: date | None = None  # bonemon's export: the date a started (or cancelled) course was planned for
 
 
 @dataclass(slots=True)
@@ -81,7 +83,8 @@ def map_medication_use(r: dict, rtype: str, source: str) -> Mapped:
     status = text(r.get("status"))
     cc = r.get("medicationCodeableConcept")
     cs = codings(cc)
-    if status in _MED_SKIP[rtype]:
+    cancelled_plan = rtype == "MedicationStatement" and status == "not-taken" and _planned_start(r) is not None
+    if status in _MED_SKIP[rtype] and not cancelled_plan:
         return ignored(ignore_key(rtype, cs, f"status {status}") if cs else f"{rtype} (status {status})")
     med_ref = reference(r.get("medicationReference"))
     inline = not (cc is None and med_ref is not None and med_ref.reference)
@@ -151,8 +154,18 @@ def _med_spec(r: dict, rtype: str, source: str, status: str, warnings: list[str]
         planned = status == "intended"
         start, _ = first_date(r, "effectivePeriod.start", "effectiveDateTime", warnings=warnings)
         stop = None
-        if isinstance(r.get("effectivePeriod"), dict) and r["effectivePeriod"].get("end") is not None and not planned:
+        cancelled = status == "not-taken"  # bonemon's own export: a plan cancelled on effectivePeriod.end
+        if isinstance(r.get("effectivePeriod"), dict) and r["effectivePeriod"].get("end") is not None and (
+                not planned or cancelled):
             stop, _ = parse_date(r["effectivePeriod"]["end"], "effectivePeriod.end")
+        planned_start = _planned_start(r)
+        if cancelled or (planned_start is not None and not planned):
+            if start is None:
+                raise Reject("no date: a MedicationStatement needs effectivePeriod.start or effectiveDateTime")
+            return MedSpec(rtype, source, "cancelled" if cancelled else "course", start, stop=stop,
+                           dose_qty=_dose_quantity(dosage), route=_route(dosage),
+                           interval_months=_interval_months(dosage), status=status,
+                           stop_reason=_stop_reason(r) if stop is not None else None, planned_start=planned_start)
     if start is None:
         raise Reject(
             f"no date: a {rtype} needs "
@@ -173,7 +186,26 @@ def _med_spec(r: dict, rtype: str, source: str, status: str, warnings: list[str]
         interval_months=_interval_months(dosage),
         open_end=status in _ENDED and stop is None and not planned,
         status=status,
+        stop_reason=_stop_reason(r) if stop is not None else None,
     )
+
+
+def _planned_start(r: dict) -> date | None:
+    for ext in items(r.get("extension")):
+        if isinstance(ext, dict) and ext.get("url") == C.PLANNED_START_EXTENSION:
+            day, _ = parse_date(ext.get("valueDate"), f"extension {C.PLANNED_START_EXTENSION}")
+            return day
+    return None
+
+
+def _stop_reason(r: dict) -> str | None:
+    """statusReason (MedicationStatement: a list; MedicationRequest: one) as text, at most 500 characters."""
+    reasons = r.get("statusReason")
+    for cc in reasons if isinstance(reasons, list) else [reasons]:
+        reason = cc_text(cc).strip()
+        if reason:
+            return reason[:500]
+    return None
 
 
 def _bounds(dosages: Any) -> dict:
@@ -276,8 +308,15 @@ def drug_of(cs: list[tuple[str, str, str]]) -> tuple[str, Any]:
             atc = code.upper()
             if atc in C.ATC_CODES:
                 found.setdefault(C.ATC_CODES[atc].drug, C.ATC_CODES[atc])
+            for prefix, drug in C.ATC_CLASS_PREFIXES:
+                if atc.startswith(prefix):
+                    found.setdefault(drug, C.DrugCode(drug))
             ofs = ofs or atc in C.OFS_ATC
             label = label or C.DRUG_IGNORED_ATC.get(atc)
+    if not found:  # bonemon's own export also names the drug in its local system
+        for system, code, _d in cs:
+            if system == C.DRUG_SYSTEM and code in Drug._value2member_map_:
+                found.setdefault(Drug(code), C.DrugCode(Drug(code)))
     if len(found) > 1:
         return "conflict", "the codings name different drugs: " + ", ".join(sorted(d.value for d in found))
     if found:
@@ -321,8 +360,9 @@ def build_medication(spec: MedSpec | None, cs: list[tuple[str, str, str]], text:
     course = TherapyCourse(
         drug=dc.drug,
         start=spec.day if spec.kind == "course" else None,
-        planned_start=spec.day if spec.kind == "planned" else None,
+        planned_start=spec.day if spec.kind == "planned" else spec.planned_start,
         stop=spec.stop,
+        stop_reason=spec.stop_reason,
         dose_mg=dose_mg,
         interval_months=spec.interval_months,
         source=spec.source,

@@ -16,6 +16,7 @@ from monitor.domain import (
     Frax,
     Lab,
     Marker,
+    MarkerAnalyte,
     Note,
     NoteKind,
     Side,
@@ -65,6 +66,10 @@ def map_observation(r: dict, source: str, cfg: MapConfig) -> Mapped:
     status = text(r.get("status"))
     if status in _OBS_SKIP_STATUS:
         return ignored(ignore_key("Observation", cs, f"status {status}"))
+    note = bonemon_note(r, cs + codings(r.get("valueCodeableConcept")), source, ("effectiveDateTime",
+                        "effectivePeriod.start", "effectiveInstant", "issued"))
+    if note is not None:
+        return note
     components = [c for c in items(r.get("component")) if isinstance(c, dict)]
     if not any(_ours(s, c, cfg) for s, c, _d in cs) and not any(
         _ours(s, c, cfg) for comp in components for s, c, _d in codings(comp.get("code"))
@@ -98,6 +103,8 @@ def _ours(system: str, code: str, cfg: MapConfig) -> bool:
     if system == C.SNOMED:
         concept = C.SNOMED_CONCEPTS.get(code)
         return concept is not None and concept.kind == C.NOTE
+    if system in (C.DXA_SCORE_SYSTEM, C.MARKER_SYSTEM):
+        return True
     return bool(cfg.frax_system) and system == cfg.frax_system and code.lower() in C.FRAX_LOCAL
 
 
@@ -135,10 +142,17 @@ def _observation_code(
     """Append the fact(s) one coded value gives; None when the code is not one of ours."""
     holder = parent if parent is not None else r
     if system == C.LOINC and code in C.DXA_LOINC:
-        pieces.append(_dxa(r, C.DXA_LOINC[code], code, _need_day(day), source, holder.get("bodySite")))
+        pieces.append(_dxa(r, C.DXA_LOINC[code], code, _need_day(day), source, holder))
         return True
-    if system == C.LOINC and code in C.MARKER_LOINC:
-        analyte = C.MARKER_LOINC[code]
+    if system == C.DXA_SCORE_SYSTEM and code in ("t", "z", "bmd"):
+        pieces.append(_dxa(r, C.DxaCode(code, "bonemon"), f"{system}|{code}", _need_day(day), source, holder))
+        return True
+    if (system == C.LOINC and code in C.MARKER_LOINC) or system == C.MARKER_SYSTEM:
+        try:
+            analyte = C.MARKER_LOINC[code] if system == C.LOINC else MarkerAnalyte(code)
+        except ValueError:
+            raise Reject(f"code: {code!r} is not a bone marker; allowed: "
+                         + ", ".join(m.value for m in MarkerAnalyte)) from None
         value, units = quantity(r, analyte.value)
         v, unit = _normalise(MARKER_UNITS, analyte.value, value, units, MARKER_EXTRA_UNITS)
         pieces.append(Marker(date=_need_day(day), analyte=analyte, value=v, unit=unit, source=source))
@@ -166,7 +180,8 @@ def _observation_code(
         value, units = quantity(r, f"FRAX {frax_kind}")
         _unit_factor(units, dict.fromkeys(_PERCENT_UNITS, 1.0), f"FRAX {frax_kind} (a percentage)")
         method = cc_text(holder.get("method")) or None
-        pieces.append(Frax(date=_need_day(day), model=method, source=source, **{frax_kind: float(value)}))
+        pieces.append(Frax(date=_need_day(day), model=method, with_bmd=_frax_with_bmd(holder, cfg), source=source,
+                           **{frax_kind: float(value)}))
         return True
     if not top:
         return None
@@ -210,26 +225,78 @@ _REGION_SITES: dict[str, set[DxaSite]] = {
 }
 
 
-def _dxa(r: dict, dc: C.DxaCode, code: str, day: date, source: str, body_site: Any) -> DxaRoi:
+def _dxa(r: dict, dc: C.DxaCode, code: str, day: date, source: str, holder: dict) -> DxaRoi:
     value, units = quantity(r, {"t": "a T-score", "z": "a Z-score", "bmd": "a BMD"}[dc.kind])
-    site, side, vertebrae = dxa_site(dc, code, body_site)
+    site, side, vertebrae = dxa_site(dc, code, holder.get("bodySite"))
+    extra = _dxa_details(holder)
     if dc.kind == "bmd":
         factor = _unit_factor(units, _BMD_UNITS, "a BMD (g/cm²)")
-        return DxaRoi(date=day, site=site, side=side, bmd=float(value) * factor, vertebrae=vertebrae, source=source)
+        return DxaRoi(date=day, site=site, side=side, bmd=float(value) * factor, vertebrae=vertebrae, source=source,
+                      **extra)
     allowed = _T_UNITS if dc.kind == "t" else _Z_UNITS
     _unit_factor(units, dict.fromkeys(allowed, 1.0), "a T-score" if dc.kind == "t" else "a Z-score")
     if dc.kind == "t":
-        return DxaRoi(date=day, site=site, side=side, t_score=value, vertebrae=vertebrae, source=source)
-    return DxaRoi(date=day, site=site, side=side, z_score=value, vertebrae=vertebrae, source=source)
+        return DxaRoi(date=day, site=site, side=side, t_score=value, vertebrae=vertebrae, source=source, **extra)
+    return DxaRoi(date=day, site=site, side=side, z_score=value, vertebrae=vertebrae, source=source, **extra)
+
+
+def _dxa_details(holder: dict) -> dict[str, Any]:
+    """Scanner (device identifier or display) and validity (bonemon's extension) of a DXA Observation."""
+    out: dict[str, Any] = {}
+    device = holder.get("device")
+    if isinstance(device, dict):
+        ident = device.get("identifier") if isinstance(device.get("identifier"), dict) else {}
+        scanner = text(ident.get("value")).strip() or text(device.get("display")).strip()
+        if scanner:
+            out["scanner"] = scanner[:64]
+    for ext in items(holder.get("extension")):
+        if isinstance(ext, dict) and ext.get("url") == C.DXA_VALID_EXTENSION and ext.get("valueBoolean") is False:
+            out["valid"] = False
+    return out
+
+
+def _frax_with_bmd(holder: dict, cfg: MapConfig) -> bool | None:
+    for comp in items(holder.get("component")):
+        if not isinstance(comp, dict) or not isinstance(comp.get("valueBoolean"), bool):
+            continue
+        if any(s == cfg.frax_system and c == C.FRAX_WITH_BMD for s, c, _d in codings(comp.get("code"))):
+            return comp["valueBoolean"]
+    return None
+
+
+def note_text(r: dict) -> str | None:
+    """The text of the first Annotation in `note` (bonemon's export puts a note's text there)."""
+    for a in items(r.get("note")):
+        if isinstance(a, dict) and text(a.get("text")).strip():
+            return text(a["text"]).strip()
+    return None
+
+
+def bonemon_note(r: dict, cs: list[tuple[str, str, str]], source: str, date_fields: tuple[str, ...]) -> Mapped | None:
+    """A resource coded in bonemon's note-kind system (code or value) is a Note of that kind, with its text."""
+    kind = next((c for s, c, _d in cs if s == C.NOTE_SYSTEM), None)
+    if kind is None:
+        return None
+    try:
+        note_kind = NoteKind(kind)
+    except ValueError:
+        raise Reject(f"code: {kind!r} is not a note kind; allowed: {', '.join(k.value for k in NoteKind)}") from None
+    warnings: list[str] = []
+    day, _ = first_date(r, *date_fields, warnings=warnings)
+    return Mapped("facts", pieces=[Note(kind=note_kind, date=day, text=note_text(r), source=source)],
+                  warnings=warnings)
 
 
 def dxa_site(dc: C.DxaCode, code: str, body_site: Any) -> tuple[DxaSite, Side, int | None]:
     """ROI and side from the LOINC code, refined by Observation.bodySite (SPEC §10.1, A1b)."""
-    site, side, vertebrae = C.REGION_DEFAULT_SITE[dc.region], dc.side, None
+    site, side, vertebrae = C.REGION_DEFAULT_SITE.get(dc.region, DxaSite.OTHER), dc.side, None
     if not isinstance(body_site, dict):
+        if dc.region == "bonemon":
+            raise Reject(f"bodySite: a {C.DXA_SCORE_SYSTEM} value needs a {C.DXA_SITE_SYSTEM} site")
         return site, side, vertebrae
     named: DxaSite | None = None
     named_side: Side | None = None
+    local = next((c for s, c, _d in codings(body_site) if s == C.DXA_SITE_SYSTEM), None)
     for system, expr, _d in codings(body_site):
         if system != C.SNOMED:
             continue
@@ -251,6 +318,14 @@ def dxa_site(dc: C.DxaCode, code: str, body_site: Any) -> tuple[DxaSite, Side, i
         named = text_site or named
         vertebrae = text_vertebrae
         named_side = text_side or named_side
+    if local is not None:  # bonemon's own export names the ROI exactly
+        try:
+            named = DxaSite(local)
+        except ValueError:
+            raise Reject(f"bodySite: {local!r} is not a DXA site; allowed: "
+                         + ", ".join(x.value for x in DxaSite)) from None
+    elif dc.region == "bonemon":
+        raise Reject(f"bodySite: a {C.DXA_SCORE_SYSTEM} value needs a {C.DXA_SITE_SYSTEM} site")
     if named is not None:
         allowed = _REGION_SITES.get(dc.region)
         if allowed is not None and named not in allowed:
@@ -262,4 +337,6 @@ def dxa_site(dc: C.DxaCode, code: str, body_site: Any) -> tuple[DxaSite, Side, i
         side = named_side
     if vertebrae is not None and site is not DxaSite.LUMBAR_SPINE and site is not DxaSite.SINGLE_VERTEBRA:
         vertebrae = None
+    if local is not None and site is not DxaSite.LUMBAR_SPINE:
+        vertebrae = None  # only a lumbar ROI's text carries its count (L1-Ln)
     return site, side, vertebrae

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from monitor.domain import (
+    Menopause,
     Sex,
 )
-from monitor.fhir.fields import MapConfig, Mapped, Reject, codings, items, parse_date
+from monitor.fhir import codes as C
+from monitor.fhir.fields import MapConfig, Mapped, Reject, codings, items, parse_date, text
 
 MRN_TYPE = "MR"
 US_CORE_INDIVIDUAL_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-individual-sex"
@@ -29,6 +31,10 @@ class PatientRecord:
     name: str | None
     source: str
     warnings: list[str] = field(default_factory=list)
+    menopause: Menopause = Menopause.UNKNOWN
+    clinic: str | None = None
+    phone: str | None = None
+    country: str | None = None
 
 
 def map_patient(r: dict, full_url: str | None, source: str, cfg: MapConfig) -> Mapped:
@@ -77,8 +83,34 @@ def map_patient(r: dict, full_url: str | None, source: str, cfg: MapConfig) -> M
         name=_name(r),
         source=source,
         warnings=warnings,
+        **_bonemon_details(r),
     )
     return Mapped("patient", patient=record, warnings=warnings)
+
+
+def _bonemon_details(r: dict) -> dict:
+    """Menopausal status and clinic (bonemon's own extensions), first phone or e-mail, country."""
+    out: dict = {}
+    for ext in items(r.get("extension")):
+        if not isinstance(ext, dict):
+            continue
+        if ext.get("url") == C.MENOPAUSE_EXTENSION:
+            try:
+                out["menopause"] = Menopause(str(ext.get("valueCode")))
+            except ValueError:
+                raise Reject(f"extension {C.MENOPAUSE_EXTENSION}: {ext.get('valueCode')!r} is not post, pre or "
+                             "unknown") from None
+        elif ext.get("url") == C.CLINIC_EXTENSION and text(ext.get("valueString")).strip():
+            out["clinic"] = text(ext["valueString"]).strip()[:64]
+    contact = next((t for t in items(r.get("telecom")) if isinstance(t, dict) and t.get("system") in ("phone", "email")
+                    and text(t.get("value")).strip()), None)
+    if contact is not None:
+        out["phone"] = text(contact["value"]).strip()[:64]
+    country = next((text(a.get("country")).strip() for a in items(r.get("address"))
+                    if isinstance(a, dict) and text(a.get("country")).strip()), None)
+    if country:
+        out["country"] = country[:64]
+    return out
 
 
 def _sex(r: dict) -> Sex:

@@ -84,9 +84,12 @@ def looks_like_fhir(path: Path) -> bool:
     return looks_like_json_resource(head) or head[:1] in (b"{", b"[") or path.name.lower().endswith(JSON_SUFFIXES)
 
 
-def read_fhir(paths: Sequence[Path], *, fhir: FhirSettings, policy: Policy, today: date) -> FhirImport:
-    """Read FHIR R4 JSON files (directories: their .json/.ndjson files) into facts and reports."""
-    importer = _Importer(fhir, policy, today)
+def read_fhir(paths: Sequence[Path], *, fhir: FhirSettings, policy: Policy, today: date,
+              default_clinic: str = "main") -> FhirImport:
+    """Read FHIR R4 JSON files (directories: their .json/.ndjson files) into facts and reports.
+
+    A patient whose data names no clinic (bonemon's own extension) goes to `default_clinic`."""
+    importer = _Importer(fhir, policy, today, default_clinic)
     for path in _expand(paths):
         importer.read_file(path)
     return importer.finish()
@@ -118,8 +121,9 @@ class _FileState:
 
 
 class _Importer:
-    def __init__(self, fhir: FhirSettings, policy: Policy, today: date):
+    def __init__(self, fhir: FhirSettings, policy: Policy, today: date, default_clinic: str = "main"):
         self.cfg = MapConfig(mrn_system=fhir.mrn_system, frax_system=fhir.frax_system)
+        self.default_clinic = default_clinic
         self.limit = max(1, fhir.max_resource_mb) * 1_000_000
         self.validate_r4b = fhir.validate_r4b
         self.policy = policy
@@ -264,13 +268,19 @@ class _Importer:
                 WARNING,
             )
         name = next((r.name for r in records if r.name), None)
+        menopause = next((r.menopause for r in records if r.menopause is not Menopause.UNKNOWN), Menopause.UNKNOWN)
+        details = {k: v for k in ("clinic", "phone", "country")
+                   if (v := next((getattr(r, k) for r in records if getattr(r, k)), None)) is not None}
+        details.setdefault("clinic", self.default_clinic)
         patient = Patient(
             mrn=g.mrn,
             birth_date=g.birth_date,
             sex=g.sex,
+            menopause=menopause,
             name=name,
             deceased_date=deaths[0] if deaths else None,
             source=records[0].source,
+            **details,
         )
         try:
             check_patient(patient, self.today)
