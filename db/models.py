@@ -279,3 +279,81 @@ FACT_TABLES = {
     "vitals": VitalsRow,
     "note": NoteRow,
 }
+
+
+# --------------------------------------------------------------------------- the daily run (DESIGN §5)
+
+
+class DailyRunRow(SQLModel, table=True):
+    """The run ledger: one row per clinic scope and business date. `clinic` "*" means every clinic.
+
+    A run first commits its row as `running`, then does all its writes and sets `ok` (or `partial`
+    when some patients could not be replanned: `problems`) in one transaction. A row still `running`
+    (or `failed`) is a run that did not finish; the next run of that date completes it.
+    """
+
+    __tablename__ = "daily_run"
+    __table_args__ = (sa.UniqueConstraint("clinic", "business_date", name="uq_daily_run_clinic_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic: str = Field(max_length=64)
+    business_date: dt.date = Field(index=True)
+    started: dt.datetime = _utc()
+    finished: dt.datetime | None = _utc(nullable=True)
+    outcome: str = Field(max_length=16)
+    trigger: str = Field(max_length=16)
+    runner: str = Field(default="", max_length=128)
+    attempts: int = 1
+    replanned: int = 0
+    replan_failed: int = 0
+    due: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    alerts: int = 0
+    created: int = 0
+    problems: str | None = None
+
+
+class ReminderRow(SQLModel, table=True):
+    """A reminder: the first time a task reached a stage, or an alert a severity (recorded, not sent).
+
+    Natural keys: (task_id, stage) with stage due | overdue | overdue-high | overdue-critical, and
+    (alert_id, severity); inserting one twice is a no-op, so a second run of a date creates nothing.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "stage", name="uq_reminder_task_stage"),
+        sa.UniqueConstraint("alert_id", "severity", name="uq_reminder_alert_severity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="daily_run.id", index=True)
+    business_date: dt.date = Field(index=True)
+    patient_id: int = _fk()
+    task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="CASCADE")
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", ondelete="CASCADE")
+    stage: str = Field(max_length=24)
+    severity: str = Field(max_length=16)
+    created_at: dt.datetime = _utc()
+
+
+class SchedulerLeaseRow(SQLModel, table=True):
+    """Who drives the scheduler of this database; a holder renews it, a standby takes it once expired."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str | None = Field(default=None, max_length=128)
+    acquired_at: dt.datetime | None = _utc(nullable=True)
+    expires_at: dt.datetime | None = _utc(nullable=True)
+
+
+class SchedulerJobRow(SQLModel, table=True):
+    """APScheduler 3's SQLAlchemyJobStore table (its exact columns), created by our migrations."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: str = Field(sa_column=sa.Column(sa.Unicode(191), primary_key=True))
+    next_run_time: float | None = Field(default=None, sa_column=sa.Column(sa.Float(25), index=True))
+    job_state: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
