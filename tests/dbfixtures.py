@@ -449,6 +449,7 @@ def cli(ready_url: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def today() -> Iterator[date]:
     """The clinic's today is 2025-06-01 for every command the test runs (freezegun at the CLI edge)."""
+    import pandas  # noqa: F401 - pandas imported for the first time under freezegun crashes (pandas 3.1)
     from freezegun import freeze_time
 
     with freeze_time(FROZEN_AT, ignore=["_pytest.timing"]):
