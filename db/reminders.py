@@ -173,7 +173,7 @@ def status_counts(session: Session, *, statuses: sa.Table, day: date, clinic: st
 
 
 WORKLIST_COLUMNS = ("mrn", "name", "clinic", "task_id", "kind", "rule", "status", "stage", "severity", "alert_code",
-                    "earliest", "target", "latest", "acknowledged", "new", "detail")
+                    "earliest", "target", "latest", "acknowledged", "new", "detail", "phone")
 
 
 def worklist_rows(
@@ -200,7 +200,7 @@ def worklist_rows(
             severity_expression(day, escalation), sa.cast(sa.null(), sa.String()), iso(TASK.c.earliest),
             iso(TASK.c.target), iso(TASK.c.latest), flag(TASK.c.acked_at.is_not(None)),
             flag(TASK.c.id.in_(sa.select(REMINDER.c.task_id).where(made, REMINDER.c.task_id.is_not(None)))),
-            TASK.c.reason,
+            TASK.c.reason, PATIENT.c.phone,
         )
         .select_from(TASK.join(PATIENT, PATIENT.c.id == TASK.c.patient_id))
         .where(open_task_condition(day))
@@ -211,7 +211,7 @@ def worklist_rows(
             sa.cast(sa.null(), sa.String()), sa.literal("active"), sa.literal(ALERT_STAGE), ALERT.c.severity,
             ALERT.c.code, iso(ALERT.c.since), iso(ALERT.c.since), sa.cast(sa.null(), sa.String()), sa.literal(0),
             flag(ALERT.c.id.in_(sa.select(REMINDER.c.alert_id).where(made, REMINDER.c.alert_id.is_not(None)))),
-            ALERT.c.message,
+            ALERT.c.message, PATIENT.c.phone,
         )
         .select_from(ALERT.join(PATIENT, PATIENT.c.id == ALERT.c.patient_id))
         .where(ALERT.c.active == sa.true(), ALERT.c.since <= _day(day))

@@ -21,13 +21,29 @@ import numpy as np
 import pandas as pd
 
 SEVERITIES = ("block", "critical", "high", "warn")
-COLUMNS = ["severity", "mrn", "name", "clinic", "kind", "rule", "alert_code", "status", "stage", "task_id",
-           "earliest", "target", "latest", "days_overdue", "acknowledged", "new", "detail"]
+COLUMNS = ["severity", "action", "mrn", "name", "phone", "clinic", "kind", "rule", "alert_code", "status", "stage",
+           "task_id", "earliest", "target", "latest", "days_overdue", "acknowledged", "new", "detail"]
+# What staff do about an item: the worklist is grouped by these, in this order.
+ACTIONS = ("Safety check", "Give denosumab", "Infusion", "Book DXA", "Draw markers", "Review visit")
+ACTION_OF_KIND = {
+    "alert": "Safety check",
+    "denosumab_dose": "Give denosumab",
+    "bp_dose": "Infusion",
+    "sequential_bp": "Infusion",
+    "dxa": "Book DXA",
+    "btm": "Draw markers",
+    "risk_review": "Review visit",
+    "endocrine_review": "Review visit",
+    "bp_holiday_review": "Review visit",
+    "transition_plan": "Review visit",
+    "adherence_switch": "Review visit",
+    "lifestyle": "Review visit",
+}
 DATE_COLUMNS = ("earliest", "target", "latest")
 JSON_KEYS = ["mrn", "task_id", "kind", "rule", "status", "target", "latest", "days_overdue", "alert_code",
-             "severity", "stage", "earliest", "acknowledged", "new", "clinic", "name", "detail"]
-CSV_COLUMNS = ["severity", "mrn", "name", "clinic", "kind", "rule", "alert_code", "status", "task_id", "earliest",
-               "target", "latest", "days_overdue", "acknowledged", "new", "detail"]
+             "severity", "stage", "earliest", "acknowledged", "new", "clinic", "name", "detail", "action", "phone"]
+CSV_COLUMNS = ["action", "severity", "mrn", "name", "phone", "clinic", "kind", "rule", "alert_code", "status",
+               "task_id", "earliest", "target", "latest", "days_overdue", "acknowledged", "new", "detail"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -62,8 +78,10 @@ def build_frame(rows: Iterable[Any], *, as_of: date, columns: Sequence[str] | No
     frame = frame[COLUMNS + extra].copy()
     for column in DATE_COLUMNS:
         frame[column] = _text(_iso_column(frame[column]))
-    for column in ("severity", "mrn", "name", "clinic", "kind", "rule", "alert_code", "status", "stage", "detail"):
+    for column in ("severity", "mrn", "name", "phone", "clinic", "kind", "rule", "alert_code", "status", "stage",
+                   "detail"):
         frame[column] = _text(frame[column])
+    frame["action"] = frame["kind"].map(ACTION_OF_KIND).fillna("Review visit")
     frame["task_id"] = pd.array(pd.to_numeric(frame["task_id"]), dtype="Int64")
     is_task = frame["task_id"].notna()
     latest = pd.to_datetime(frame["latest"].where(is_task), format="%Y-%m-%d")
@@ -126,7 +144,7 @@ def _neutralise_column(series: pd.Series) -> pd.Series:
 
 def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     columns = CSV_COLUMNS + [c for c in frame.columns if c not in COLUMNS]
-    out = frame[columns].copy()
+    out = by_action(frame)[columns].copy()
     for column in ("acknowledged", "new"):
         out[column] = np.where(out[column], "yes", "no")
     for column in out.columns:
@@ -142,12 +160,34 @@ def render_csv(frame: pd.DataFrame) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
+# --------------------------------------------------------------------------- grouping by action
+
+
+def grouped(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(action, its items) in ACTIONS order; within an action the frame's order (severity, days overdue)."""
+    out = []
+    for action in ACTIONS:
+        part = frame[frame["action"] == action]
+        if len(part):
+            out.append((action, part))
+    rest = frame[~frame["action"].isin(ACTIONS)]
+    if len(rest):
+        out.append(("Other", rest))
+    return out
+
+
+def by_action(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame reordered by action group (CSV and print order); severity order kept inside a group."""
+    parts = [part for _, part in grouped(frame)]
+    return pd.concat(parts) if parts else frame
+
+
 # --------------------------------------------------------------------------- terminal table
 
 
-TABLE_COLUMNS = [("severity", "Severity"), ("mrn", "MRN"), ("name", "Name"), ("item", "Item"), ("rule", "Rule"),
-                 ("status", "Status"), ("target", "Target"), ("latest", "Latest"), ("days_overdue", "Overdue"),
-                 ("task_id", "Task"), ("flags", "Notes")]
+TABLE_COLUMNS = [("severity", "Severity"), ("mrn", "MRN"), ("name", "Name"), ("phone", "Contact"), ("item", "Item"),
+                 ("rule", "Rule"), ("status", "Status"), ("target", "Target"), ("latest", "Latest"),
+                 ("days_overdue", "Overdue"), ("task_id", "Task"), ("flags", "Notes")]
 RIGHT = ("days_overdue", "task_id")
 STYLE = {"block": "bold white on red", "critical": "bold red", "high": "yellow", "warn": ""}
 
@@ -160,7 +200,7 @@ def table_frame(frame: pd.DataFrame, *, name_width: int = 28) -> pd.DataFrame:
     long = name.str.len() > name_width
     name = name.where(~long, name.str.slice(0, name_width - 1) + "…")
     cells = {
-        "severity": frame["severity"], "mrn": frame["mrn"], "name": name,
+        "severity": frame["severity"], "mrn": frame["mrn"], "name": name, "phone": frame["phone"],
         "item": frame["alert_code"].where(frame["kind"] == "alert", frame["kind"]), "rule": frame["rule"],
         "status": frame["status"], "target": frame["target"], "latest": frame["latest"],
         "days_overdue": frame["days_overdue"], "task_id": frame["task_id"], "flags": flags,
@@ -184,7 +224,9 @@ def render_text(frame: pd.DataFrame, *, title: str, limit: int | None = None) ->
     body = padded[0].str.cat(padded[1:], sep="  ").str.rstrip() if len(cells) else pd.Series([], dtype=object)
     head = [line([h.rjust(w) if k in RIGHT else h.ljust(w) for k, h, w in zip(keys, headers, widths, strict=True)]),
             line(["-" * w for w in widths])]
-    out = [title, "", *head, *body.tolist()]
+    out = [title, ""]
+    for action, part in grouped(shown):
+        out += ["", f"{action} ({len(part)})", *head, *body.loc[part.index].tolist()]
     if len(shown) < len(frame):
         out.append(f"… and {len(frame) - len(shown)} more")
     return "\n".join(out) + "\n"
@@ -197,11 +239,16 @@ def rich_table(frame: pd.DataFrame, *, title: str | None = None, limit: int | No
     from rich.text import Text
 
     table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table.add_column("Action", no_wrap=True)
     for key, header in TABLE_COLUMNS:
         table.add_column(header, justify="right" if key in RIGHT else "left", no_wrap=True)
     shown = frame if limit is None else frame.head(limit)
-    for severity, row in zip(shown["severity"], table_frame(shown).itertuples(index=False), strict=True):
-        table.add_row(*(Text(cell) for cell in row), style=STYLE.get(severity, ""))  # never read as markup
+    for action, part in grouped(shown):
+        rows = list(zip(part["severity"], table_frame(part).itertuples(index=False), strict=True))
+        for i, (severity, row) in enumerate(rows):
+            label = Text(action if i == 0 else "", style="bold")
+            table.add_row(label, *(Text(cell) for cell in row), style=STYLE.get(severity, ""),  # never markup
+                          end_section=i == len(rows) - 1)
     return table
 
 
@@ -226,20 +273,48 @@ tr.block td { background: #fde2e1; } tr.block td.sev { color: #fff; background: 
 tr.critical td.sev { color: #b3261e; font-weight: bold; }
 tr.high td.sev { color: #8a5a00; font-weight: bold; }
 span.tag { font-size: .75rem; border: 1px solid #999; border-radius: .6rem; padding: 0 .35rem; margin-right: .2rem; }
-@media print { th { position: static; } }
+h2 { font-size: 1.1rem; margin: 1.4rem 0 .4rem; }
+th.sortable { cursor: pointer; } th.sortable::after { content: " \2195"; color: #999; font-size: .75rem; }
+nav a { margin-right: .8rem; }
+@media print { th { position: static; } nav { display: none; } h2 { break-before: auto; } tr { break-inside: avoid; } }
 </style>
 </head>
 <body>
 <h1>Worklist: {{ clinic }}, {{ as_of }}</h1>
 <p class="meta">{{ count }} open item(s){% if run_id is not none %}; run #{{ run_id }} created {{ created }}
-new reminder(s){% endif %}. Sorted by severity, then days overdue.</p>
-<table>
-<thead><tr><th>Severity</th><th>MRN</th><th>Name</th><th>Item</th><th>Rule</th><th>Status</th><th>Target</th>
-<th>Latest</th><th>Days overdue</th><th>Task</th><th>Notes</th><th>Details</th></tr></thead>
+new reminder(s){% endif %}. Grouped by action; within each, sorted by severity, then days overdue (click a column
+heading to sort). Generated {{ generated }}.</p>
+{% if not groups %}<p>Nothing is due or overdue and no alert is open.</p>{% endif %}
+<nav>{% for g in groups %}<a href="#{{ g.anchor }}">{{ g.action }} ({{ g.count }})</a>{% endfor %}</nav>
+{% for g in groups %}
+<h2 id="{{ g.anchor }}">{{ g.action }} ({{ g.count }})</h2>
+<table class="sortable">
+<thead><tr><th>Severity</th><th>MRN</th><th>Name</th><th>Contact</th><th>Item</th><th>Rule</th><th>Status</th>
+<th>Target</th><th>Latest</th><th>Days overdue</th><th>Task</th><th>Notes</th><th>Details</th></tr></thead>
 <tbody>
-{{ rows }}
+{{ g.rows }}
 </tbody>
 </table>
+{% endfor %}
+<script>
+// Sort a table by the clicked column (numbers numerically, everything else as text); no external code.
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th").forEach(function (th, col) {
+    th.classList.add("sortable");
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      var asc = th.dataset.dir !== "asc"; th.dataset.dir = asc ? "asc" : "desc";
+      rows.sort(function (a, b) {
+        var x = a.cells[col].textContent.trim(), y = b.cells[col].textContent.trim();
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+</script>
 </body>
 </html>
 """
@@ -261,7 +336,8 @@ def html_rows(frame: pd.DataFrame) -> str:
     detail = frame["detail"].fillna("").astype(str)
     severity = _escaped(cells["severity"])
     parts = ['<tr class="', severity, '"><td class="sev">', severity, "</td><td>", _escaped(cells["mrn"]),
-             "</td><td>", _escaped(cells["name"]), "</td><td>", _escaped(cells["item"]), "</td><td>",
+             "</td><td>", _escaped(cells["name"]), "</td><td>", _escaped(cells["phone"]), "</td><td>",
+             _escaped(cells["item"]), "</td><td>",
              _escaped(cells["rule"]), "</td><td>", _escaped(cells["status"]), "</td><td>", _escaped(cells["target"]),
              "</td><td>", _escaped(cells["latest"]), '</td><td class="num">', _escaped(cells["days_overdue"]),
              '</td><td class="num">', _escaped(cells["task_id"]), "</td><td>", tags, "</td><td>",
@@ -273,11 +349,13 @@ def html_rows(frame: pd.DataFrame) -> str:
 
 
 def render_html(frame: pd.DataFrame, *, as_of: date, run_id: int | None = None, created: int = 0,
-                clinic: str | None = None) -> str:
+                clinic: str | None = None, generated: str = "") -> str:
     from jinja2 import Environment
     from markupsafe import Markup
 
+    groups = [{"action": action, "anchor": action.lower().replace(" ", "-"), "count": len(part),
+               "rows": Markup(html_rows(part))} for action, part in grouped(frame)]
     env = Environment(autoescape=True, keep_trailing_newline=True)
-    return env.from_string(HTML_TEMPLATE).render(rows=Markup(html_rows(frame)), count=len(frame),
-                                                 as_of=as_of.isoformat(), run_id=run_id, created=created,
-                                                 clinic=clinic or "all clinics")
+    return env.from_string(HTML_TEMPLATE).render(groups=groups, count=len(frame), as_of=as_of.isoformat(),
+                                                 run_id=run_id, created=created, clinic=clinic or "all clinics",
+                                                 generated=generated or "with bonemon")

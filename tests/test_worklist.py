@@ -14,6 +14,7 @@ pytest.register_assert_rewrite("tests.dbfixtures")
 from reports.worklist import (  # noqa: E402
     COLUMNS,
     build_frame,
+    grouped,
     json_document,
     neutralise,
     render_csv,
@@ -86,14 +87,43 @@ def test_an_empty_worklist_is_an_empty_frame_with_every_column():
 
     assert frame.empty and list(frame.columns) == COLUMNS
     assert json_document(frame, as_of=AS_OF, run_id=3, created=0)["reminders"] == []
-    assert render_csv(frame).startswith("\ufeffseverity,mrn,")
+    assert render_csv(frame).startswith("\ufeffaction,severity,mrn,name,phone,")
 
 
 def test_extra_record_keys_become_extra_columns():
+    frame = build_frame([task("P1", 1, "warn", "due", date(2025, 6, 30), room="B12")], as_of=AS_OF)
+
+    assert list(frame.columns) == [*COLUMNS, "room"]
+    assert json_document(frame, as_of=AS_OF, run_id=1, created=1)["reminders"][0]["room"] == "B12"
+
+
+def test_the_contact_comes_with_every_item():
     frame = build_frame([task("P1", 1, "warn", "due", date(2025, 6, 30), phone="+44 1")], as_of=AS_OF)
 
-    assert list(frame.columns) == [*COLUMNS, "phone"]
     assert json_document(frame, as_of=AS_OF, run_id=1, created=1)["reminders"][0]["phone"] == "+44 1"
+    assert "+44 1" in render_text(frame, title="t")
+
+
+@pytest.mark.parametrize(("kind", "action"), [
+    ("alert", "Safety check"), ("denosumab_dose", "Give denosumab"), ("bp_dose", "Infusion"),
+    ("sequential_bp", "Infusion"), ("dxa", "Book DXA"), ("btm", "Draw markers"), ("risk_review", "Review visit"),
+    ("endocrine_review", "Review visit"), ("bp_holiday_review", "Review visit"), ("lifestyle", "Review visit"),
+])
+def test_each_item_is_filed_under_what_staff_must_do(kind, action):
+    frame = build_frame([task("P1", 1, "warn", "due", date(2025, 6, 30), kind=kind)], as_of=AS_OF)
+
+    assert frame["action"].tolist() == [action]
+
+
+def test_the_groups_come_in_action_order_and_keep_severity_order_inside():
+    records = [task("P1", 1, "warn", "due", date(2025, 6, 30), kind="btm"),
+               task("P2", 2, "critical", "overdue", date(2024, 12, 1), kind="dxa"),
+               task("P3", 3, "high", "overdue", date(2025, 4, 1), kind="dxa"),
+               alert("P4", "ALERT-DENTAL", "warn")]
+
+    groups = [(action, part["mrn"].tolist()) for action, part in grouped(build_frame(records, as_of=AS_OF))]
+
+    assert groups == [("Safety check", ["P4"]), ("Book DXA", ["P2", "P3"]), ("Draw markers", ["P1"])]
 
 
 # --------------------------------------------------------------------------- JSON
@@ -126,18 +156,18 @@ def test_spreadsheet_formula_cells_are_neutralised(cell, expected):
 
 
 GOLDEN_CSV = (
-    "\ufeffseverity,mrn,name,clinic,kind,rule,alert_code,status,task_id,earliest,target,latest,days_overdue,"
-    "acknowledged,new,detail\r\n"
-    "block,P1,\"'=HYPERLINK(\"\"http://x\"\")\",main,alert,,ALERT-HYPOCA,active,,2025-05-01,2025-05-01,,,no,yes,"
-    "'-check calcium\r\n"
-    "high,P4,\"Zoë O'Brien, 王\",main,dxa,D3,,overdue,4,2025-01-01,2025-02-01,2025-04-01,61,yes,no,"
-    "DXA 12 months after the last\r\n"
+    "\ufeffaction,severity,mrn,name,phone,clinic,kind,rule,alert_code,status,task_id,earliest,target,latest,"
+    "days_overdue,acknowledged,new,detail\r\n"
+    "Safety check,block,P1,\"'=HYPERLINK(\"\"http://x\"\")\",,main,alert,,ALERT-HYPOCA,active,,2025-05-01,2025-05-01,"
+    ",,no,yes,'-check calcium\r\n"
+    "Book DXA,high,P4,\"Zoë O'Brien, 王\",'+44 20 7946 0000,main,dxa,D3,,overdue,4,2025-01-01,2025-02-01,"
+    "2025-04-01,61,yes,no,DXA 12 months after the last\r\n"
 )
 
 
 def test_the_csv_matches_its_golden_file():
     records = [alert("P1", "ALERT-HYPOCA", "block", name='=HYPERLINK("http://x")', detail="-check calcium"),
-               RECORDS[1] | {"name": "Zoë O'Brien, 王"}]
+               RECORDS[1] | {"name": "Zoë O'Brien, 王", "phone": "+44 20 7946 0000"}]
 
     text = render_csv(build_frame(records, as_of=AS_OF))
 
@@ -151,8 +181,9 @@ def test_the_csv_reads_back_in_excel_dialect():
     text = render_csv(build_frame(RECORDS, as_of=AS_OF))
     rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
-    assert [r["mrn"] for r in rows] == ["P1", "P2", "P6", "P4", "P3", "P7", "P5"]
-    assert rows[1]["days_overdue"] == "182" and rows[0]["days_overdue"] == ""
+    # grouped by action (alerts first), severity order inside each group
+    assert [r["mrn"] for r in rows] == ["P1", "P3", "P2", "P6", "P4", "P7", "P5"]
+    assert rows[2]["days_overdue"] == "182" and rows[0]["days_overdue"] == ""
 
 
 # --------------------------------------------------------------------------- text and HTML
@@ -161,16 +192,22 @@ def test_the_csv_reads_back_in_excel_dialect():
 GOLDEN_TEXT = """\
 Worklist all clinics, 2025-06-01: 3 open item(s)
 
-Severity  MRN  Name     Item          Rule  Status   Target      Latest      Overdue  Task  Notes
---------  ---  -------  ------------  ----  -------  ----------  ----------  -------  ----  -----
-block     P1   Name P1  ALERT-HYPOCA        active   2025-05-01                             new
-critical  P2   Name P2  dxa           D3    overdue  2025-02-01  2024-12-01      182     2
-high      P4   Name P4  dxa           D3    overdue  2025-02-01  2025-04-01       61     4  ack
+
+Safety check (1)
+Severity  MRN  Name     Contact  Item          Rule  Status   Target      Latest      Overdue  Task  Notes
+--------  ---  -------  -------  ------------  ----  -------  ----------  ----------  -------  ----  -----
+block     P1   Name P1           ALERT-HYPOCA        active   2025-05-01                             new
+
+Book DXA (2)
+Severity  MRN  Name     Contact  Item          Rule  Status   Target      Latest      Overdue  Task  Notes
+--------  ---  -------  -------  ------------  ----  -------  ----------  ----------  -------  ----  -----
+critical  P2   Name P2  555 01   dxa           D3    overdue  2025-02-01  2024-12-01      182     2
+high      P4   Name P4           dxa           D3    overdue  2025-02-01  2025-04-01       61     4  ack
 """
 
 
 def test_the_text_table_matches_its_golden_file():
-    frame = build_frame([RECORDS[1], RECORDS[3], RECORDS[5]], as_of=AS_OF)
+    frame = build_frame([RECORDS[1], RECORDS[3] | {"phone": "555 01"}, RECORDS[5]], as_of=AS_OF)
 
     assert render_text(frame, title="Worklist all clinics, 2025-06-01: 3 open item(s)") == GOLDEN_TEXT
 
@@ -245,7 +282,7 @@ def test_remind_writes_csv_with_a_bom_and_neutralised_cells(cli: Cli, today, tmp
     result = cli.ok("remind", "--format", "csv", "--out", out)
 
     data = out.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfseverity,mrn,name,")
+    assert data.startswith(b"\xef\xbb\xbfaction,severity,mrn,name,phone,")
     assert "'=cmd|' /C calc'!A0" in data.decode("utf-8-sig")
     assert f"Wrote {out}." in result.stdout and "4 open item(s)" in result.stdout
 
@@ -264,12 +301,15 @@ def test_remind_writes_an_html_page(cli: Cli, today, tmp_path: Path):
 def test_remind_prints_a_table_by_default(cli: Cli, today):
     _patient_with_items(cli)
 
-    lines = cli.ok("remind").stdout.splitlines()
+    out = cli.ok("remind").stdout
 
-    assert lines[0].startswith("Worklist all clinics, 2025-06-01: 4 open item(s); run #1 created 4 new reminder(s)")
-    assert lines[2].split() == ["Severity", "MRN", "Name", "Item", "Rule", "Status", "Target", "Latest", "Overdue",
-                                "Task", "Notes"]
-    assert lines[4].split()[:2] == ["block", "P1"] and len(lines) == 8
+    assert out.splitlines()[0].startswith("Worklist all clinics, 2025-06-01: 4 open item(s); run #1 created 4 new "
+                                          "reminder(s)")
+    for heading in ("Severity", "MRN", "Name", "Contact", "Item", "Rule", "Status", "Target", "Latest",
+                    "Overdue", "Task", "Notes"):
+        assert heading in out
+    # one section per action, alerts (safety checks) first
+    assert out.index("Safety check") < out.index("Book DXA") < out.index("Draw markers") < out.index("Review visit")
 
 
 def test_remind_says_when_the_date_already_ran(cli: Cli, today):

@@ -63,7 +63,7 @@ def remind(state, as_of, clinic, fmt, out) -> None:
     elif fmt == "csv":
         text = worklist.render_csv(frame)
     elif fmt == "html":
-        text = worklist.render_html(frame, **meta, clinic=where)
+        text = worklist.render_html(frame, **meta, clinic=where, generated=f"{ctx.now:%Y-%m-%d %H:%M} UTC")
     elif target is not None:
         text = worklist.render_text(frame, title=title)
     else:
