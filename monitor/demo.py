@@ -132,6 +132,7 @@ def generate_patient(
         name = f"{rng.choice(FIRST_NAMES_M if male else FIRST_NAMES_F)} {rng.choice(LAST_NAMES)}"
     patient = Patient(
         mrn_for(index), day(birth), Sex.MALE if male else Sex.FEMALE, menopause, clinic, name, deceased,
+        phone=f"020 7946 0{index % 1000:03d}",  # Ofcom's range for fiction: never a real number
     )
     return PatientFacts(
         patient=patient,

@@ -274,7 +274,7 @@ tr.critical td.sev { color: #b3261e; font-weight: bold; }
 tr.high td.sev { color: #8a5a00; font-weight: bold; }
 span.tag { font-size: .75rem; border: 1px solid #999; border-radius: .6rem; padding: 0 .35rem; margin-right: .2rem; }
 h2 { font-size: 1.1rem; margin: 1.4rem 0 .4rem; }
-th.sortable { cursor: pointer; } th.sortable::after { content: " \2195"; color: #999; font-size: .75rem; }
+th.sortable { cursor: pointer; } th.sortable::after { content: " ↕"; color: #999; font-size: .75rem; }
 nav a { margin-right: .8rem; }
 @media print { th { position: static; } nav { display: none; } h2 { break-before: auto; } tr { break-inside: avoid; } }
 </style>
