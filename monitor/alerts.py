@@ -420,8 +420,16 @@ def exit_alert(facts: PatientFacts, assessment: Assessment) -> Alert | None:
     if "ZOL_METASTATIC_REGIMEN" in reasons:
         zol = sorted(x.date for x in facts.doses if x.drug is Drug.ZOLEDRONIC_ACID and x.date <= as_of)
         pair = min(itertools.pairwise(zol), key=lambda p: ((p[1] - p[0]).days, p[1]), default=None)
-        found.append((pair[1], f"Zoledronic acid doses {(pair[1] - pair[0]).days} days apart ({pair[0]}, {pair[1]}), "
-                      "the metastatic regimen") if pair else (fallback, "Zoledronic acid at the metastatic interval"))
+        monthly = [c.first_day for c in facts.courses if c.drug is Drug.ZOLEDRONIC_ACID and c.interval_months == 1
+                   and c.first_day is not None]
+        if pair:
+            found.append((pair[1], f"Zoledronic acid doses {(pair[1] - pair[0]).days} days apart ({pair[0]}, "
+                                   f"{pair[1]}), the metastatic regimen"))
+        elif monthly:
+            found.append((min(monthly), f"Zoledronic acid ordered every month from {min(monthly)}, the metastatic "
+                                        "regimen"))
+        else:
+            found.append((fallback, "Zoledronic acid at the metastatic interval"))
     action = "metastatic bone care" if found else "premenopausal bone care with Z-scores"
     if "PREMENOPAUSAL" in reasons:
         found.append((fallback, "Recorded as premenopausal"))

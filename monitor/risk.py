@@ -143,7 +143,11 @@ def exit_reasons(facts: PatientFacts, as_of: date, policy: Policy) -> tuple[list
     ):
         exits.append("DENOSUMAB_120")
     zol = sorted(d.date for d in facts.doses if d.drug is Drug.ZOLEDRONIC_ACID and d.date <= as_of)
-    if any((b - a).days < policy.bp.metastatic_interval_days for a, b in itertools.pairwise(zol)):
+    ordered_monthly = any(
+        c.interval_months is not None and c.interval_months * 30 < policy.bp.metastatic_interval_days
+        for c in courses_as_of(facts, as_of, DrugClass.BISPHOSPHONATE) if c.drug is Drug.ZOLEDRONIC_ACID
+    )
+    if ordered_monthly or any((b - a).days < policy.bp.metastatic_interval_days for a, b in itertools.pairwise(zol)):
         exits.append("ZOL_METASTATIC_REGIMEN")
     return list(dict.fromkeys(exits)), list(dict.fromkeys(flags))
 

@@ -524,3 +524,15 @@ def test_profiles_never_change_the_tier(policy):
     f = facts(dxa("-1.2"), **ai_current())
     tiers = {run(f, policy=_profile(policy, n)).tier for n in ("paper", "hadji2017", "asco2019")}
     assert tiers == {Tier.HIGH}
+
+
+def test_zoledronic_acid_ordered_monthly_is_the_metastatic_regimen_before_a_second_dose(policy):
+    course = TherapyCourse(Drug.ZOLEDRONIC_ACID, start=date(2025, 3, 1), dose_mg=4, interval_months=1)
+    f = facts(dxa("-2.7"), courses=(course,), doses=(Dose(Drug.ZOLEDRONIC_ACID, date(2025, 3, 1), 4),))
+    a = run(f, date(2025, 3, 10), policy)
+    assert not a.in_pathway and "ZOL_METASTATIC_REGIMEN" in a.exit_reasons
+
+
+def test_zoledronic_acid_ordered_every_six_months_stays_in_the_pathway(policy):
+    course = TherapyCourse(Drug.ZOLEDRONIC_ACID, start=date(2025, 3, 1), dose_mg=4, interval_months=6)
+    assert run(facts(dxa("-2.7"), courses=(course,)), date(2025, 3, 10), policy).in_pathway
