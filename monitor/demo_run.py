@@ -78,5 +78,32 @@ def run_demo(state: Any, *, n: int, seed: int, as_of: date | None, out_dir: Path
 
 
 def _after_load(state: Any, day: date, out_dir: Path) -> list[str]:
-    """The daily job and the reports (each part lands with its issue)."""
-    return []
+    """The daily job of the demo date, its worklist (HTML and CSV) and the reports."""
+    from db.reminders import ALL_CLINICS, WORKLIST_COLUMNS, worklist_rows
+    from monitor.daily import escalation, run_daily
+    from reports import worklist
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = state.context()
+    result = run_daily(state.engine, ctx, clinic=ALL_CLINICS, day=day, trigger="demo", runner="bonemon demo")
+    with state.read() as session:
+        rows = worklist_rows(session, day=day, escalation=escalation(ctx.settings), clinic=ALL_CLINICS,
+                             run_id=result.run_id)
+    frame = worklist.build_frame(rows, as_of=day, columns=WORKLIST_COLUMNS)
+    severities = frame["severity"].value_counts().to_dict() if len(frame) else {}
+    lines = [f"Daily run #{result.run_id} for {day}: {result.created} new reminder(s); worklist of "
+             f"{len(frame)} open item(s): " + ", ".join(f"{s} {severities.get(s, 0)}"
+                                                         for s in ("block", "critical", "high", "warn"))]
+    html = out_dir / f"worklist-{day}.html"
+    html.write_text(worklist.render_html(frame, as_of=day, run_id=result.run_id, created=result.created,
+                                         clinic="all clinics", generated=f"{ctx.now:%Y-%m-%d %H:%M} UTC"),
+                    encoding="utf-8")
+    csv = out_dir / f"worklist-{day}.csv"
+    csv.write_text(worklist.render_csv(frame), encoding="utf-8", newline="")
+    paths = [html, csv]
+    from monitor.demo_reports import write_demo_reports
+
+    paths += write_demo_reports(state, as_of=day, out_dir=out_dir)
+    lines.append("Wrote:")
+    lines += [f"  {p}" for p in paths]
+    return lines

@@ -163,6 +163,7 @@ class AdherencePolicy:
     min_days_on_therapy: int = key("days", "evaluate PDC only after this long on therapy", "§4.9")
     persistence_gap_days: int = key("days", "oral persistence: no gap longer than this", "§8")
     switch_latest_days: int = key("days", "adherence-switch task latest = trigger + this", "§4.9")
+    sequential_bp_kpi_months: int = key("months", "audit KPI: a BP by last denosumab dose + this sequences it", "§8")
 
 
 @dataclass(frozen=True)
