@@ -63,9 +63,10 @@ def build_dose(cells: Cells, policy: Policy) -> Built:
     drug = parse_drug(_need(cells, "drug"))
     mg = as_float(_opt(cells, "dose_mg"), "dose-mg")
     route_text = _opt(cells, "route")
-    route = parse_route(route_text) if route_text else default_route(drug, mg, policy.bp.ibandronate_iv_max_mg)
-    return Dose(drug=drug, date=as_date(_need(cells, "date")), dose_mg=mg,
-                days_supply=as_int(_opt(cells, "days_supply"), "days-supply"), route=route), {}
+    supply = as_int(_opt(cells, "days_supply"), "days-supply")
+    route = parse_route(route_text) if route_text else default_route(drug, mg, policy.bp.ibandronate_iv_max_mg,
+                                                                     supply)
+    return Dose(drug=drug, date=as_date(_need(cells, "date")), dose_mg=mg, days_supply=supply, route=route), {}
 
 
 def build_dxa(cells: Cells, policy: Policy) -> Built:

@@ -266,15 +266,24 @@ def normalise_unit(
     if extra and analyte in extra and u in extra[analyte]:
         unit_out, factor = extra[analyte][u]
         return value * factor, unit_out
-    spellings = {k.lower(): k for k in factors}
+    spellings = {k.lower(): _display_unit(k) for k in factors}
     spellings[canonical.lower()] = canonical
     allowed = sorted(spellings.values(), key=str.lower)
     raise DataError("unit", repr(unit), f"allowed for {analyte}: {', '.join(allowed)}")
 
 
-def default_route(drug: Drug, dose_mg: float | None, max_iv_ibandronate_mg: float) -> Route | None:
+def _display_unit(unit: str) -> str:
+    """The usual spelling of a lower-case unit key (mg/dl → mg/dL, u/l → U/L)."""
+    out = unit.replace("ml", "mL").replace("dl", "dL").replace("/l", "/L").replace("iu/", "IU/")
+    return "U/L" if out == "u/L" else out
+
+
+def default_route(drug: Drug, dose_mg: float | None, max_iv_ibandronate_mg: float,
+                  days_supply: int | None = None) -> Route | None:
     if drug in FIXED_ROUTE:
         return FIXED_ROUTE[drug]
+    if drug is Drug.IBANDRONATE and days_supply is not None:
+        return Route.ORAL  # a dispense with days supply is tablets (the 2.5 mg daily tablet too)
     if drug is Drug.IBANDRONATE and dose_mg is not None:
         return Route.IV if dose_mg <= max_iv_ibandronate_mg else Route.ORAL
     return None
