@@ -6,7 +6,7 @@ Set-up (cached, see bench/cohort.py): the cohort is generated and planned as of 
 (D−1) and the daily run of D−1 has been done, so its reminders exist. Each repetition copies that
 file and, in a fresh process with the imports done and the database opened, times:
 
-- the daily run of D (monitor.daily.run_daily: claim, replan the plans that expire on D, reminders,
+- the daily run of D (monitor.app.daily.run_daily: claim, replan the plans that expire on D, reminders,
   counts, ledger), with the time of each step;
 - the floor: one raw `sqlite3` query returning the same due and overdue tasks of D from the same file;
 - the peak memory (max RSS) of that process.
@@ -67,8 +67,8 @@ def base_file(n: int, seed: int, day: date, rebuild: bool) -> Path:
     build(path, n=n, seed=seed, as_of=before)
     print(f"cohort: loaded in {time.perf_counter() - started:.0f} s; running the daily run of {before}")
     from db.engine import make_engine
-    from monitor.daily import run_daily
-    from monitor.service import Context
+    from monitor.app.daily import run_daily
+    from monitor.app.facts import Context
     from monitor.settings import load_settings
 
     engine = make_engine(f"sqlite:///{path}")
@@ -97,9 +97,9 @@ def child(path: str, day: str) -> None:
     import resource
     import sqlite3
 
-    import monitor.daily as daily
+    import monitor.app.daily as daily
     from db.engine import make_engine
-    from monitor.service import Context
+    from monitor.app.facts import Context
     from monitor.settings import load_settings
 
     d = date.fromisoformat(day)
@@ -159,7 +159,7 @@ def measure(path: Path, day: date) -> dict:
 
 MODULES_OF = """
 import sys
-from monitor.cli import main
+from monitor.cli.main import main
 try:
     main(sys.argv[1:], standalone_mode=False)
 finally:
@@ -178,7 +178,7 @@ for name in sys.argv[1].split(","):
 
 def process_times(base: Path, work: Path, day: date, repeat: int) -> dict:
     script = Path(sys.executable).with_name("bonemon")
-    bonemon = [str(script)] if script.exists() else [sys.executable, "-m", "monitor.cli"]
+    bonemon = [str(script)] if script.exists() else [sys.executable, "-m", "monitor.cli.main"]
     args = ["--db", f"sqlite:///{work}", "--user", "bench", "remind", "--as-of", day.isoformat(), "--format", "json",
             "--out", os.devnull]
     fresh_copy(base, work)

@@ -2,7 +2,7 @@
 
     python bench/import_bench.py --patients 10000
 
-It writes the demo cohort (monitor.demo) as a Bulk Data export — one NDJSON file per resource type,
+It writes the demo cohort (monitor.demo.cohort) as a Bulk Data export — one NDJSON file per resource type,
 built with bonemon's own FHIR export — then, in a fresh child process, runs `bonemon import` of those
 files into an empty SQLite database (read, map, validate, deduplicate, write, audit, replan) and a
 second time into the same database (everything already stored). It prints resources/s for both runs
@@ -32,10 +32,10 @@ TYPES = ("Patient", "Observation", "Condition", "MedicationStatement", "Medicati
 
 
 def write_ndjson(folder: Path, n: int, seed: int, day: date) -> int:
-    from monitor.demo import generate_cohort
-    from monitor.fhir.export import patient_bundle
-    from monitor.plan import plan
-    from monitor.risk import assess
+    from monitor.core.plan import plan
+    from monitor.core.risk import assess
+    from monitor.demo.cohort import generate_cohort
+    from monitor.export.fhir import patient_bundle
     from monitor.settings import default_policy
 
     policy = default_policy()
@@ -62,8 +62,8 @@ def write_ndjson(folder: Path, n: int, seed: int, day: date) -> int:
 
 
 def child(db: str, folder: str) -> None:
-    from monitor.importing import run_import
-    from monitor.state import CliState
+    from monitor.cli.state import CliState
+    from monitor.intake.pipeline import run_import
 
     state = CliState(db_url=f"sqlite:///{db}")
     paths = sorted(Path(folder).glob("*.ndjson"))
@@ -97,7 +97,7 @@ def main() -> int:
               f"in {time.perf_counter() - t0:.0f} s")
         db = Path(tmp) / "import.db"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "monitor.cli", "--db", f"sqlite:///{db}", "init"], env=env,
+        subprocess.run([sys.executable, "-m", "monitor.cli.main", "--db", f"sqlite:///{db}", "init"], env=env,
                        check=True, capture_output=True)
         out = subprocess.run([sys.executable, __file__, "--child", str(db), str(folder)], env=env,
                              capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@
     python bench/plan_bench.py --patients 10000 100000
 
 For each size it builds (or reuses, see bench/cohort.py) a demo cohort in a SQLite file, copies it,
-then times `monitor.replanning.replan_cohort(..., only_expired=False)` on one core: load facts in
+then times `monitor.app.replan.replan_cohort(..., only_expired=False)` on one core: load facts in
 batches (one query per table per batch), assess and plan every patient, store the plans set-wise.
 It prints patients/s for the whole replan and for the pure core alone (assess + plan on the same
 facts, no database), and the peak resident memory of a fresh child process that does the replan.
@@ -36,8 +36,8 @@ def _child(path: str, day: str) -> None:
     """Run one full replan in this process and print JSON with the timings and peak RSS."""
     import resource
 
-    from monitor.replanning import replan_cohort
-    from monitor.state import CliState
+    from monitor.app.replan import replan_cohort
+    from monitor.cli.state import CliState
 
     state = CliState(db_url=f"sqlite:///{path}")
     ctx = state.context()
@@ -55,9 +55,9 @@ def _child(path: str, day: str) -> None:
 def _pure_rate(path: Path, day: date, sample: int) -> float:
     """assess + plan only, on the first `sample` patients already loaded in memory."""
     from db.queries import load_facts
-    from monitor.plan import plan
-    from monitor.risk import assess
-    from monitor.state import CliState
+    from monitor.cli.state import CliState
+    from monitor.core.plan import plan
+    from monitor.core.risk import assess
 
     state = CliState(db_url=f"sqlite:///{path}")
     policy = state.settings.policy

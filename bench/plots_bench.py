@@ -2,7 +2,7 @@
 
     python bench/plots_bench.py [--plots 1000] [--workers 2] [--format png|svg] [--out DIR] [--fresh]
 
-The patients are the demo cohort (monitor.demo.generate_range). Each worker process imports
+The patients are the demo cohort (monitor.demo.cohort.generate_range). Each worker process imports
 everything, generates its share of the patients and draws three warm-up plots before the clock
 starts; then all workers start together (a barrier) and each, for every patient, gathers the plot's
 data (reports.plots.trend_data: series, courses, fractures, LSC changes), draws it on its reused
@@ -31,7 +31,7 @@ WARM_UP = 3
 
 
 def worker(start: int, stop: int, fmt: str, out: str, fresh: bool, barrier, results) -> None:
-    from monitor.demo import generate_range
+    from monitor.demo.cohort import generate_range
     from monitor.settings import default_policy
     from reports import plots
 

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 
 
 def normalise_url(url: str) -> str:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import AlertRow, PlanStateRow, TaskRow
-from monitor.domain import Assessment, Plan
+from monitor.core.domain import Assessment, Plan
 
 TASK = TaskRow.__table__
 ALERT = AlertRow.__table__

@@ -1,7 +1,7 @@
 """Queries that hand the pure core plain domain values, loaded in bulk.
 
 `load_facts` reads a batch of patients with one query per table (never one per patient); the
-converters map rows to the frozen dataclasses of monitor.domain and back.
+converters map rows to the frozen dataclasses of monitor.core.domain and back.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from db.models import (
     PatientRow,
     VitalsRow,
 )
-from monitor.domain import (
+from monitor.core.domain import (
     FACT_GROUP,
     Dose,
     Drug,
@@ -50,7 +50,7 @@ from monitor.domain import (
     TherapyCourse,
     Vitals,
 )
-from monitor.errors import Conflict, NotFound
+from monitor.core.errors import Conflict, NotFound
 
 PATIENT = PatientRow.__table__
 

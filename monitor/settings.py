@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.errors import ConfigError
-from monitor.policy import POLICY_SECTIONS, Policy, key
+from monitor.core.errors import ConfigError
+from monitor.core.policy import POLICY_SECTIONS, Policy, key
 
 PACKAGED_CONFIG = Path(__file__).with_name("config.toml")
 
@@ -178,7 +178,7 @@ def _check_values(s: Settings, file: str) -> None:
         raise ConfigError(f"{file}: [clinic] timezone = {s.clinic.timezone!r} is not an IANA zone name") from None
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", s.scheduler.daily_at):
         raise ConfigError(f"{file}: [scheduler] daily_at = {s.scheduler.daily_at!r}; expected HH:MM (24 h)")
-    from monitor.vocab import MARKER_UNITS
+    from monitor.core.vocab import MARKER_UNITS
 
     for k in ("panel", "accepted"):
         for analyte in getattr(s.policy.btm, k):

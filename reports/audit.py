@@ -1,10 +1,10 @@
 """The adherence audit (issue 3, SPEC §8): per-patient audits in, frames, then CSV / JSON / HTML out.
 
-Plain data in (monitor.history.PatientAudit, one per patient; never a database session), files out.
+Plain data in (monitor.core.history.PatientAudit, one per patient; never a database session), files out.
 
 Frames (dates are ISO strings, rates are floats with NaN when nothing was judged):
 
-- `task_frame`: one row per task judged in the period (resolved in it; monitor.history's method).
+- `task_frame`: one row per task judged in the period (resolved in it; monitor.core.history's method).
 - `patient_frame`: one row per patient with her numbers.
 - `summary_frame`: one row per clinic and one for all clinics: ratios of sums, never means of rates;
   the median of days late over the late tasks themselves; the mean PDC over the patients who have one.
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.domain import TaskKind
-from monitor.history import Met, Outcome, PatientAudit
+from monitor.core.domain import TaskKind
+from monitor.core.history import Met, Outcome, PatientAudit
 from reports.worklist import FORMULA_STARTS, neutralise
 
 ALL = "all clinics"

@@ -1,9 +1,9 @@
 """The physician's report of one patient: one self-contained HTML page (issue 2).
 
-Plain data in: the patient document of monitor.views (tier, reasons, flags, tasks, alerts as of a
+Plain data in: the patient document of monitor.app.documents (tier, reasons, flags, tasks, alerts as of a
 date), her facts, the policy and the generation time; an HTML string out. Never a database session.
 
-The page shows the tier and its reasons in plain words (monitor.explain), alerts and open tasks, the
+The page shows the tier and its reasons in plain words (monitor.core.explain), alerts and open tasks, the
 AI and BMA timeline, the BMD trend (reports.plots) with the table of BMD changes against the least
 significant change (SPEC §5), DXA results, bone turnover markers and fractures. Tables come from
 small frames (`courses_frame`, `dxa_frame`, `changes_frame`, `markers_frame`). Plots are embedded as
@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from monitor.dates import age_on
-from monitor.domain import PatientFacts
-from monitor.explain import flag_text, reason_text
-from monitor.lsc import bmd_changes
-from monitor.policy import Policy
+from monitor.core.dates import age_on
+from monitor.core.domain import PatientFacts
+from monitor.core.explain import flag_text, reason_text
+from monitor.core.lsc import bmd_changes
+from monitor.core.policy import Policy
 
 OPEN_STATUSES = ("overdue", "due", "snoozed", "upcoming")
 SEVERITY_ORDER = {"block": 0, "critical": 1, "high": 2, "warn": 3}
@@ -146,7 +146,7 @@ def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
 
 def render_patient_html(doc: dict[str, Any], facts: PatientFacts, *, as_of: date, policy: Policy,
                         generated_at: datetime, clinic_filter: str | None = None) -> str:
-    """The report page. `doc` is monitor.views.patient_document for `as_of`; `generated_at` is aware."""
+    """The report page. `doc` is monitor.app.documents.patient_document for `as_of`; `generated_at` is aware."""
     from reports import plots
 
     trend = plots.trend_data(facts, as_of=as_of, policy=policy)

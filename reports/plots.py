@@ -23,9 +23,9 @@ import matplotlib.dates  # noqa: F401 - registers the converters for datetime.da
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 
-from monitor.domain import TIERING_SITES, Drug, DxaSite, PatientFacts, Side
-from monitor.lsc import Direction, bmd_changes
-from monitor.policy import Policy
+from monitor.core.domain import TIERING_SITES, Drug, DxaSite, PatientFacts, Side
+from monitor.core.lsc import Direction, bmd_changes
+from monitor.core.policy import Policy
 
 SITE_LABEL = {DxaSite.LUMBAR_SPINE: "Lumbar spine", DxaSite.TOTAL_HIP: "Total hip",
               DxaSite.FEMORAL_NECK: "Femoral neck", DxaSite.RADIUS_33: "33% radius",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from monitor.alerts import safety_alerts
-from monitor.domain import (
+from monitor.core.alerts.safety import safety_alerts
+from monitor.core.domain import (
     Alert,
     Dose,
     Drug,
@@ -28,9 +28,9 @@ from monitor.domain import (
     TherapyCourse,
     Vitals,
 )
-from monitor.policy import Policy
-from monitor.risk import assess
-from monitor.vocab import LAB_UNITS
+from monitor.core.policy import Policy
+from monitor.core.risk import assess
+from monitor.core.vocab import LAB_UNITS
 
 BIRTH = date(1950, 6, 15)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.policy import Policy
+from monitor.core.policy import Policy
 from monitor.settings import default_policy
 
 

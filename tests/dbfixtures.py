@@ -113,7 +113,7 @@ def fetch(url: str, table: str, **where: Any) -> list[dict[str, Any]]:
 
 
 def insert_task(url: str, mrn: str, **values: Any) -> int:
-    """A stored task row, as the planner would write it (for task actions while monitor.plan is absent)."""
+    """A stored task row, as the planner would write it (for task actions while monitor.core.plan is absent)."""
     from datetime import UTC, datetime
 
     from db.models import PatientRow, TaskRow
@@ -337,7 +337,7 @@ class Cli:
 
 
 def _main():
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     return main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from monitor.domain import (
+from monitor.core.domain import (
     Dose,
     Drug,
     DxaRoi,
@@ -34,9 +34,9 @@ from monitor.domain import (
     Vitals,
     task_status,
 )
-from monitor.plan import plan
-from monitor.policy import Policy
-from monitor.risk import assess
+from monitor.core.plan import plan
+from monitor.core.policy import Policy
+from monitor.core.risk import assess
 
 
 def D(text: str | date | None) -> date | None:

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from monitor.adherence import (
+from monitor.core.adherence import (
     Persistence,
     cover_days,
     denosumab_persistent,
@@ -22,7 +22,7 @@ from monitor.adherence import (
     oral_persistence,
     pdc,
 )
-from monitor.domain import DrugClass, Route
+from monitor.core.domain import DrugClass, Route
 from tests.plan_builders import D, course, dose
 
 OVERLAPPING = [(D("2024-01-01"), 30), (D("2024-01-20"), 30), (D("2024-03-15"), 30)]

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from monitor.alerts import Span, all_courses, exit_alert, pre_dose, raised_since, raised_spans
-from monitor.domain import (
+from monitor.core.alerts.safety import Span, all_courses, exit_alert, pre_dose, raised_since, raised_spans
+from monitor.core.domain import (
     Drug,
     DxaSite,
     FractureSite,
@@ -22,8 +22,8 @@ from monitor.domain import (
     TaskKind,
     Tier,
 )
-from monitor.risk import assess
-from monitor.therapy import effective_courses
+from monitor.core.risk import assess
+from monitor.core.therapy import effective_courses
 from tests.alert_builders import (
     alert,
     calcium,

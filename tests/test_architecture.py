@@ -63,7 +63,7 @@ def test_help_does_not_import_heavy_libraries():
     import subprocess
     import sys
 
-    code = ("import sys; from monitor.cli import main\n"
+    code = ("import sys; from monitor.cli.main import main\n"
             "try:\n    main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('pandas', 'matplotlib', 'fhir', 'apscheduler', 'sqlalchemy', 'alembic') "
             "if any(k == m or k.startswith(m + '.') for k in sys.modules)]\nprint('HEAVY=' + ','.join(heavy))")

@@ -23,7 +23,7 @@ TASK_KEYS = {"id", "kind", "rule", "earliest", "target", "latest", "status", "re
 ALERT_KEYS = {"code", "severity", "since", "message"}
 LIST_KEYS = {"mrn", "name", "birth_date", "sex", "clinic", "deceased_date", "tier", "ai_status"}
 SQLITE_ONLY = pytest.mark.parametrize("backend_name", ["sqlite"], indirect=True)  # the backend plays no part
-PLAN_LANDED = importlib.util.find_spec("monitor.plan") is not None
+PLAN_LANDED = importlib.util.find_spec("monitor.core.plan") is not None
 
 
 @pytest.fixture
@@ -416,7 +416,7 @@ def test_every_task_action_is_audited_with_who_and_what(p1: Cli, task_id: int):
     assert snooze["after"] == {"snoozed_until": "2025-06-10", "reason": "away"}
 
 
-@pytest.mark.skipif(not PLAN_LANDED, reason="monitor.plan (the planner) has not landed: no planned tasks yet")
+@pytest.mark.skipif(not PLAN_LANDED, reason="monitor.core.plan (the planner) has not landed: no planned tasks yet")
 def test_a_planned_task_acknowledged_stays_open_then_snoozed_then_done(p1: Cli):
     p1.ok("therapy", "start", "P1", "--drug", "letrozole", "--date", "2025-05-01")
     tasks = p1.json("patient", "show", "P1", "--json")["tasks"]

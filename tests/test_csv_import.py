@@ -1,7 +1,7 @@
 """`bonemon import` of the documented CSV format (monitor/csv_import.py), on SQLite and PostgreSQL.
 
 One record per row: columns mrn, record, optional clinic, and the value columns of
-monitor.factbuild.COLUMNS. All or nothing by default; `--skip-invalid` writes the valid rows and a
+monitor.intake.factbuild.COLUMNS. All or nothing by default; `--skip-invalid` writes the valid rows and a
 `<name>.rejects.csv`; `--dry-run` writes nothing; a second import of the same file adds nothing.
 """
 

@@ -1,4 +1,4 @@
-"""The daily run (monitor.daily, db.reminders) on SQLite and PostgreSQL, with an explicit `now`.
+"""The daily run (monitor.app.daily, db.reminders) on SQLite and PostgreSQL, with an explicit `now`.
 
 Statuses are derived from the dates of each task; reminders have natural keys; a date runs once;
 a bad patient is skipped and named; a run killed mid-way is completed by the next one.
@@ -53,13 +53,13 @@ def settings():
 
 
 def context(settings, now: datetime = NOW):
-    from monitor.service import Context
+    from monitor.app.facts import Context
 
     return Context(settings=settings, user="tester", now=now)
 
 
 def run(engine, settings, day: date = D, clinic: str | None = None, now: datetime = NOW):
-    from monitor.daily import run_daily
+    from monitor.app.daily import run_daily
 
     return run_daily(engine, context(settings, now), clinic=clinic, day=day, trigger="remind")
 
@@ -124,7 +124,7 @@ def worklist(engine, settings, day: date = D, clinic: str | None = None, run_id:
     """The worklist rows as dicts (acknowledged and new as bools)."""
     from db.engine import read_session
     from db.reminders import WORKLIST_COLUMNS, worklist_rows
-    from monitor.daily import escalation
+    from monitor.app.daily import escalation
 
     with read_session(engine) as session:
         rows = worklist_rows(session, day=day, escalation=escalation(settings), clinic=clinic, run_id=run_id)
@@ -284,8 +284,8 @@ def test_the_worklist_marks_what_this_run_created(engine, settings):
 def _real_patients(engine, settings, mrns: list[str]) -> dict[str, int]:
     """Patients written through the service (their plans made by the planner), then all expired on D."""
     from db.engine import write_session
-    from monitor import service
-    from monitor.domain import DxaRoi, DxaSite, Menopause, Patient, Sex
+    from monitor.app import facts as service
+    from monitor.core.domain import DxaRoi, DxaSite, Menopause, Patient, Sex
 
     ctx = context(settings, datetime(2025, 5, 1, 11, tzinfo=UTC))
     ids = {}
@@ -323,22 +323,22 @@ def test_one_bad_patient_record_is_skipped_and_named_in_the_ledger(engine, setti
 
 
 def test_a_run_that_fails_is_marked_failed_then_completed_by_the_next_run(engine, settings, db_url, monkeypatch):
-    import monitor.daily
+    import monitor.app.daily
 
     add_task(engine, add_patient(engine, "P1"), D, D)
-    original = monitor.daily.insert_reminders
+    original = monitor.app.daily.insert_reminders
 
     def broken(*args, **kwargs):
         original(*args, **kwargs)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(monitor.daily, "insert_reminders", broken)
+    monkeypatch.setattr(monitor.app.daily, "insert_reminders", broken)
     with pytest.raises(RuntimeError):
         run(engine, settings)
     assert sql(db_url, "SELECT outcome, attempts FROM daily_run") == [("failed", 1)]
     assert reminders(db_url) == []  # the failed run's writes were rolled back
 
-    monkeypatch.setattr(monitor.daily, "insert_reminders", original)
+    monkeypatch.setattr(monitor.app.daily, "insert_reminders", original)
     result = run(engine, settings)
 
     assert (result.outcome, result.created, result.attempts) == ("ok", 1, 2)
@@ -351,9 +351,9 @@ def test_a_run_that_fails_is_marked_failed_then_completed_by_the_next_run(engine
 KILLED_MID_RUN = textwrap.dedent("""
     import sys, time
     from datetime import UTC, date, datetime
-    import monitor.daily as daily
+    import monitor.app.daily as daily
     from db.engine import make_engine
-    from monitor.service import Context
+    from monitor.app.facts import Context
     from monitor.settings import load_settings
 
     original = daily.status_counts
@@ -412,7 +412,7 @@ CONCURRENT_RUNNER = textwrap.dedent("""
     import sys
     from datetime import UTC, date, datetime
     from db.engine import make_engine
-    from monitor.jobs import run_pending
+    from monitor.scheduler.jobs import run_pending
     from monitor.settings import load_settings
 
     print("ready", flush=True)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.dates import add_months, age_on, months_between, parse_date
-from monitor.errors import DataError
+from monitor.core.dates import add_months, age_on, months_between, parse_date
+from monitor.core.errors import DataError
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The synthetic cohort (monitor.demo): deterministic, valid, realistic enough to exercise every rule."""
+"""The synthetic cohort (monitor.demo.cohort): deterministic, valid, realistic enough to exercise every rule."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from itertools import pairwise
 
 import pytest
 
-from monitor.demo import SCRIPT_NAME, generate_cohort, generate_patient, generate_range, mrn_for
-from monitor.demo_bone import REFERENCE
-from monitor.domain import (
+from monitor.core.domain import (
     AIStatus,
     Drug,
     DxaSite,
@@ -26,8 +24,10 @@ from monitor.domain import (
     Sex,
     Tier,
 )
-from monitor.risk import assess
-from monitor.validate import check_fact, check_patient
+from monitor.core.risk import assess
+from monitor.demo.bone import REFERENCE
+from monitor.demo.cohort import SCRIPT_NAME, generate_cohort, generate_patient, generate_range, mrn_for
+from monitor.intake.validate import check_fact, check_patient
 
 AS_OF = date(2026, 11, 25)
 N = 2000

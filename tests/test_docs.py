@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
-from monitor.cli import SUBCOMMANDS, main
-from monitor.csv_import import ALL_COLUMNS
+from monitor.cli.main import SUBCOMMANDS, main
+from monitor.intake.csv_reader import ALL_COLUMNS
 from monitor.settings import registry
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

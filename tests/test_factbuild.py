@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.domain import Route
-from monitor.errors import DataError
-from monitor.factbuild import build_dose, build_lab, build_marker
+from monitor.core.domain import Route
+from monitor.core.errors import DataError
+from monitor.intake.factbuild import build_dose, build_lab, build_marker
 
 
 @pytest.mark.parametrize(("cells", "route"), [

@@ -1,6 +1,6 @@
 """`bonemon export fhir`: R4B-valid transaction Bundles that re-import to the same facts and plan (issue 7.3).
 
-Two levels: the pure builder (monitor.fhir.export) against the pure importer (read_fhir), and the
+Two levels: the pure builder (monitor.export.fhir) against the pure importer (read_fhir), and the
 CLI end to end (a patient built with `bonemon record ...`, exported, imported into an empty
 database and into the same one) on SQLite and PostgreSQL.
 
@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from monitor.domain import (
+from monitor.app.facts import evaluate
+from monitor.core.domain import (
     Dose,
     Drug,
     DxaRoi,
@@ -43,10 +44,9 @@ from monitor.domain import (
     TherapyCourse,
     Vitals,
 )
-from monitor.fhir import export as X
-from monitor.fhir.export import ExportOptions, patient_bundle
-from monitor.fhir.reader import read_fhir
-from monitor.service import evaluate
+from monitor.export import fhir as X
+from monitor.export.fhir import ExportOptions, patient_bundle
+from monitor.intake.fhir.reader import read_fhir
 from monitor.settings import load_settings
 
 pytest_plugins = ["tests.dbfixtures"]
@@ -278,7 +278,7 @@ def test_tasks_carry_status_window_and_focus_on_a_coded_service_request():
         t = next(r for r in tasks if {"system": X.TASK_KEY_SYSTEM, "value": task.key} in r["identifier"])
         status = t["businessStatus"]["coding"][0]
         assert status["system"] == X.TASK_STATUS_SYSTEM
-        from monitor.domain import task_status
+        from monitor.core.domain import task_status
 
         assert status["code"] == task_status(task, AS_OF).value
         assert t["status"] == X.TASK_STATUS[status["code"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.domain import (
+from monitor.core.domain import (
     AIStatus,
     Drug,
     DxaSite,
@@ -22,9 +22,9 @@ from monitor.domain import (
     Sex,
     Side,
 )
-from monitor.fhir import looks_like_fhir, read_fhir
-from monitor.fhir.reader import FhirImport
-from monitor.risk import assess, round_t
+from monitor.core.risk import assess, round_t
+from monitor.intake.fhir import looks_like_fhir, read_fhir
+from monitor.intake.fhir.reader import FhirImport
 from monitor.settings import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.domain import DxaSite
-from monitor.fhir import read_fhir
+from monitor.core.domain import DxaSite
+from monitor.intake.fhir import read_fhir
 from monitor.settings import load_settings
 
 pytestmark = pytest.mark.slow

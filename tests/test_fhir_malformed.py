@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.fhir import read_fhir
-from monitor.fhir.reader import FhirImport, FileReport
+from monitor.intake.fhir import read_fhir
+from monitor.intake.fhir.reader import FhirImport, FileReport
 from monitor.settings import load_settings
 
 TODAY = date(2026, 11, 25)

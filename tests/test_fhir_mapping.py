@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from monitor.domain import (
+from monitor.core.domain import (
     Drug,
     DxaSite,
     FractureSite,
@@ -24,8 +24,8 @@ from monitor.domain import (
     Sex,
     Side,
 )
-from monitor.fhir import read_fhir
-from monitor.fhir.reader import FhirImport
+from monitor.intake.fhir import read_fhir
+from monitor.intake.fhir.reader import FhirImport
 from monitor.settings import load_settings
 
 TODAY = date(2026, 11, 25)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from monitor.fhir import read_fhir
-from monitor.fhir.fields import MapConfig
-from monitor.fhir.mapping import map_resource
+from monitor.intake.fhir import read_fhir
+from monitor.intake.fhir.fields import MapConfig
+from monitor.intake.fhir.mapping import map_resource
 from monitor.settings import load_settings
 
 SETTINGS = load_settings()

@@ -1,4 +1,4 @@
-"""monitor.history: the task history of a period (replayed planner) and the other adherence numbers (SPEC §8)."""
+"""monitor.core.history: the task history of a period (replayed planner) and the other adherence numbers (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import history
-from monitor.domain import (
+from monitor.core import history
+from monitor.core.domain import (
     Dose,
     Drug,
     DxaRoi,
@@ -29,7 +29,7 @@ from monitor.domain import (
     TaskKind,
     TherapyCourse,
 )
-from monitor.history import Met, Outcome, judge, task_history
+from monitor.core.history import Met, Outcome, judge, task_history
 
 PATIENT = Patient("P1", date(1955, 3, 1), menopause=Menopause.POST)
 YEAR_2025 = {"start": date(2025, 1, 1), "end": date(2025, 12, 31)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from monitor.fhir.ics import IcsTask, calendar, sequence, task_uid
+from monitor.export.ics import IcsTask, calendar, sequence, task_uid
 
 pytest_plugins = ["tests.dbfixtures"]
 

@@ -1,4 +1,4 @@
-"""The scheduler's logic with an explicit `now` (monitor.jobs): which dates run, catch-up, DST, the lease,
+"""The scheduler's logic with an explicit `now` (monitor.scheduler.jobs): which dates run, catch-up, DST, the lease,
 job registration, and the `scheduler status` / `remind` commands at the CLI edge.
 
 The scheduler loop itself never runs here (DESIGN §9); tests/test_scheduler_process.py starts real ones.
@@ -49,8 +49,8 @@ def make_settings(**scheduler):
 
 
 def seed_ledger(engine, settings, *days: date) -> None:
-    from monitor.daily import run_daily
-    from monitor.service import Context
+    from monitor.app.daily import run_daily
+    from monitor.app.facts import Context
 
     ctx = Context(settings=settings, user="tester", now=at(max(days), 7))
     for d in days:
@@ -65,7 +65,7 @@ def ledger(url: str) -> list[tuple[date, str, str]]:
 
 def pending(engine, settings, now: datetime, **kwargs) -> list[date]:
     from db.engine import read_session
-    from monitor.jobs import pending_dates
+    from monitor.scheduler.jobs import pending_dates
 
     with read_session(engine) as session:
         return pending_dates(session, settings, now=now, **kwargs)
@@ -115,7 +115,7 @@ def test_an_unfinished_run_is_pending_again(engine, db_url):
 
 
 def test_scheduler_down_three_days_runs_exactly_those_three_dates_once_each_oldest_first(engine, db_url):
-    from monitor.jobs import run_pending
+    from monitor.scheduler.jobs import run_pending
 
     settings = make_settings()
     pid = add_patient(engine, "P1")
@@ -134,7 +134,7 @@ def test_scheduler_down_three_days_runs_exactly_those_three_dates_once_each_olde
 
 
 def test_a_stop_request_ends_the_catch_up_between_runs(engine, db_url):
-    from monitor.jobs import run_pending
+    from monitor.scheduler.jobs import run_pending
 
     settings = make_settings()
     seed_ledger(engine, settings, D - timedelta(days=3))
@@ -152,7 +152,7 @@ def test_a_stop_request_ends_the_catch_up_between_runs(engine, db_url):
 
 def _fire_times(settings, start: datetime, end: datetime) -> list[datetime]:
     """The instants APScheduler's trigger fires between start and end."""
-    from monitor.jobs import daily_trigger
+    from monitor.scheduler.jobs import daily_trigger
 
     trigger = daily_trigger(settings)
     times, previous, now = [], None, start
@@ -171,7 +171,7 @@ DST_DAYS = [pytest.param(date(2025, 3, 30), id="spring-forward"), pytest.param(d
 def _run_every_ten_minutes(engine, settings, change: date, fires: list[datetime]) -> None:
     start, end = at(change - timedelta(days=1), 0), at(change + timedelta(days=2), 0)
     ticks = [start + timedelta(minutes=10 * i) for i in range(int((end - start) / timedelta(minutes=10)))]
-    from monitor.jobs import run_pending
+    from monitor.scheduler.jobs import run_pending
 
     for now in sorted(set(fires + ticks)):
         run_pending(engine, settings, now=now, first_run_today=now in fires)
@@ -199,8 +199,8 @@ def test_a_daily_time_in_the_dst_hours_still_runs_each_date_once_but_the_schedul
 ):
     """APScheduler 3's cron trigger repeats 01:30 forever on the fall-back day: `scheduler start` refuses such
     a time; the ledger alone (a restarted scheduler, cron + `remind`) still runs each date once."""
-    from monitor.errors import ConfigError
-    from monitor.jobs import check_daily_time
+    from monitor.core.errors import ConfigError
+    from monitor.scheduler.jobs import check_daily_time
 
     settings = make_settings(daily_at=daily_at)
     seed_ledger(engine, settings, change - timedelta(days=2))
@@ -213,7 +213,7 @@ def test_a_daily_time_in_the_dst_hours_still_runs_each_date_once_but_the_schedul
 
 
 def test_a_daily_time_outside_the_dst_hours_is_accepted():
-    from monitor.jobs import check_daily_time
+    from monitor.scheduler.jobs import check_daily_time
 
     check_daily_time(make_settings(daily_at="06:30"), around=date(2025, 3, 1))
     check_daily_time(make_settings(daily_at="00:30"), around=date(2025, 3, 1))
@@ -223,7 +223,7 @@ def test_a_daily_time_outside_the_dst_hours_is_accepted():
 
 
 def test_the_lease_admits_one_holder_until_it_expires(engine):
-    from monitor.jobs import Lease
+    from monitor.scheduler.jobs import Lease
 
     t0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)
     a, b = Lease(engine, "A", 60), Lease(engine, "B", 60)
@@ -239,7 +239,7 @@ def test_the_lease_admits_one_holder_until_it_expires(engine):
 
 
 def test_the_job_does_nothing_without_the_lease(engine, db_url, monkeypatch):
-    import monitor.jobs as jobs
+    import monitor.scheduler.jobs as jobs
 
     settings = make_settings()
     seed_ledger(engine, settings, D - timedelta(days=2))
@@ -262,7 +262,7 @@ def _started_scheduler(engine, settings):
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from monitor.jobs import _job_options
+    from monitor.scheduler.jobs import _job_options
 
     store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")
     scheduler = BackgroundScheduler(jobstores={"default": store}, job_defaults=_job_options(settings),
@@ -272,7 +272,7 @@ def _started_scheduler(engine, settings):
 
 
 def test_the_daily_job_is_registered_only_when_missing_or_changed(engine, db_url):
-    from monitor.jobs import JOB_ID, ensure_daily_job
+    from monitor.scheduler.jobs import JOB_ID, ensure_daily_job
 
     settings = make_settings()
     first = _started_scheduler(engine, settings)
@@ -280,7 +280,7 @@ def test_the_daily_job_is_registered_only_when_missing_or_changed(engine, db_url
         assert ensure_daily_job(first, settings) == "added"
         job = first.get_job(JOB_ID)
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 43200)
-        assert job.func_ref == "monitor.jobs:daily_job"
+        assert job.func_ref == "monitor.scheduler.jobs:daily_job"
     finally:
         first.shutdown(wait=False)
     overdue = 1_000_000.0  # a pending fire long ago, as after a weekend down

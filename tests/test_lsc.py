@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.domain import Side
-from monitor.lsc import Direction, bmd_changes, latest_bmd_changes, latest_changes
+from monitor.core.domain import Side
+from monitor.core.lsc import Direction, bmd_changes, latest_bmd_changes, latest_changes
 from tests.plan_builders import D, dxa
 
 

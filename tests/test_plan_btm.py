@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.domain import TaskKind, TaskStatus
+from monitor.core.domain import TaskKind, TaskStatus
 from tests.plan_builders import (
     D,
     course,

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from monitor.domain import Menopause, Sex, TaskKind
-from monitor.timeline import FAR
+from monitor.core.domain import Menopause, Sex, TaskKind
+from monitor.core.timeline import FAR
 from tests.plan_builders import (
     D,
     codes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.domain import Route, Severity, TaskKind, TaskStatus
+from monitor.core.domain import Route, Severity, TaskKind, TaskStatus
 from tests.plan_builders import (
     D,
     alert,
@@ -246,7 +246,7 @@ def test_a_stopped_iv_course_has_no_next_dose(policy):
     assert open_task(p, BP) is None
 
 
-# --------------------------------------------------------------------------- N2 (raised by monitor.alerts)
+# --------------------------------------------------------------------------- N2 (raised by monitor.core.alerts.safety)
 
 
 def test_a_due_denosumab_dose_needs_a_recent_calcium_result(policy):

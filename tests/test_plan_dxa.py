@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.domain import TaskKind, TaskStatus, Tier
-from monitor.risk import assess
+from monitor.core.domain import TaskKind, TaskStatus, Tier
+from monitor.core.risk import assess
 from tests.plan_builders import (
     D,
     course,

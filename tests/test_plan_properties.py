@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.domain import (
+from monitor.core.domain import (
     Dose,
     Drug,
     DxaRoi,
@@ -25,8 +25,8 @@ from monitor.domain import (
     TherapyCourse,
     Vitals,
 )
+from monitor.core.timeline import FAR
 from monitor.settings import default_policy
-from monitor.timeline import FAR
 from tests.plan_builders import facts, make_plan, note
 
 POLICY = default_policy()

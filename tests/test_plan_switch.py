@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.domain import TaskKind, TaskStatus
+from monitor.core.domain import TaskKind, TaskStatus
 from tests.plan_builders import (
     D,
     course,

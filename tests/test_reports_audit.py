@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from monitor.adherence import DoseTiming
-from monitor.domain import Patient, TaskKind
-from monitor.history import (
+from monitor.core.adherence import DoseTiming
+from monitor.core.domain import Patient, TaskKind
+from monitor.core.history import (
     BaselineRecord,
     Completeness,
     Met,

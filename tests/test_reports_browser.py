@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.demo import SCRIPT_INDEX, SCRIPT_NAME, generate_cohort
-from monitor.history import patient_audit
-from monitor.plan import plan
-from monitor.risk import assess
-from monitor.views import patient_document
+from monitor.app.documents import patient_document
+from monitor.core.history import patient_audit
+from monitor.core.plan import plan
+from monitor.core.risk import assess
+from monitor.demo.cohort import SCRIPT_INDEX, SCRIPT_NAME, generate_cohort
 from reports import audit
 from reports.patient import render_patient_html
 

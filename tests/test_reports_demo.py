@@ -1,4 +1,4 @@
-"""monitor.demo_reports.write_demo_reports: what `bonemon demo` writes, on SQLite and PostgreSQL."""
+"""monitor.demo.reports.write_demo_reports: what `bonemon demo` writes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ FILE = re.compile(r"^((patient|trend)-DEMO-\d{6}-2025-06-01\.(html|png)|adherenc
 
 @pytest.fixture
 def written(cli: Cli, today, tmp_path: Path) -> list[Path]:
-    from monitor.demo_reports import write_demo_reports
-    from monitor.demo_run import load_cohort
-    from monitor.state import CliState
+    from monitor.cli.state import CliState
+    from monitor.demo.reports import write_demo_reports
+    from monitor.demo.run import load_cohort
 
     state = CliState(db_url=cli.url, user="demo")
     try:
@@ -52,7 +52,7 @@ def test_the_script_patient_is_one_of_them_and_shows_as_text(written):
 
 
 def test_demo_file_names_carry_mrns_never_names(written):
-    from monitor.demo import generate_cohort
+    from monitor.demo.cohort import generate_cohort
 
     names = {f.patient.name for f in generate_cohort(N, seed=42, as_of=AS_OF)} - {None}
     for path in written:

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from monitor.domain import Menopause, Patient, PatientFacts
-from monitor.plan import plan
-from monitor.risk import assess
-from monitor.views import patient_document
+from monitor.app.documents import patient_document
+from monitor.core.domain import Menopause, Patient, PatientFacts
+from monitor.core.plan import plan
+from monitor.core.risk import assess
 from reports.patient import (
     SORT_JS,
     changes_frame,
@@ -103,7 +103,7 @@ def test_the_page_states_as_of_filters_and_generation_time(html):
 
 def test_the_tier_and_reasons_are_in_plain_words(html):
     assert '<span class="tier high">HIGH' in html
-    assert "hip or vertebral fragility fracture on record" in html  # H1, from monitor.explain
+    assert "hip or vertebral fragility fracture on record" in html  # H1, from monitor.core.explain
 
 
 def test_a_patient_with_no_history_still_gets_a_valid_page(policy):

@@ -9,8 +9,7 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import pytest
 
-from monitor.demo import generate_cohort
-from monitor.domain import (
+from monitor.core.domain import (
     Dose,
     Drug,
     DxaRoi,
@@ -26,6 +25,7 @@ from monitor.domain import (
     Side,
     TherapyCourse,
 )
+from monitor.demo.cohort import generate_cohort
 from reports import plots
 
 AS_OF = date(2025, 6, 1)

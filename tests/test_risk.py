@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.domain import (
+from monitor.core.domain import (
     AIStatus,
     BmdStatus,
     Dose,
@@ -29,7 +29,7 @@ from monitor.domain import (
     Tier,
     Vitals,
 )
-from monitor.risk import assess, round_t
+from monitor.core.risk import assess, round_t
 
 AS_OF = date(2025, 1, 15)
 WOMAN = Patient("R1", date(1952, 5, 10), Sex.FEMALE, Menopause.POST)

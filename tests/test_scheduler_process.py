@@ -51,7 +51,7 @@ class Scheduler:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BONEMON_")}
         env["PYTHONPATH"] = str(ROOT)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "--db", cli.url, "--config", str(cfg), "--user", "scheduler",
+            [sys.executable, "-m", "monitor.cli.main", "--db", cli.url, "--config", str(cfg), "--user", "scheduler",
              "scheduler", "start"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd, env=env)
         self.lines: list[str] = []

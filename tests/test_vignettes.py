@@ -69,7 +69,7 @@ def differences(expect: dict[str, Any], doc: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     path = tmp_path_factory.mktemp("vignettes") / "template.db"
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{path}", "init"])
@@ -83,7 +83,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=[v["id"] for v in VIGNETTES])
 def test_vignette(vignette: dict[str, Any], template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     for name in ("BONEMON_DB", "BONEMON_CONFIG", "BONEMON_USER"):
         monkeypatch.delenv(name, raising=False)

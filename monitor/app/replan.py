@@ -1,0 +1,50 @@
+"""Cohort replans in batches: one query per table per batch, never one per patient (DESIGN §8)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from db.models import PatientRow, PlanStateRow
+from db.queries import batched
+from monitor.app.facts import Context, replan
+
+PATIENT = PatientRow.__table__
+STATE = PlanStateRow.__table__
+
+
+def expired_patient_ids(session: Session, *, as_of: date, clinic: str | None = None) -> list[int]:
+    """Patients whose stored plan is missing or expired (valid_until ≤ as_of) or was made for a later date."""
+    query = (
+        sa.select(PATIENT.c.id)
+        .select_from(PATIENT.outerjoin(STATE, STATE.c.patient_id == PATIENT.c.id))
+        .where(sa.or_(STATE.c.patient_id.is_(None), STATE.c.valid_until <= as_of, STATE.c.as_of > as_of))
+        .order_by(PATIENT.c.id)
+    )
+    if clinic:
+        query = query.where(PATIENT.c.clinic == clinic)
+    return list(session.execute(query).scalars())
+
+
+def replan_cohort(
+    session: Session, ctx: Context, *, as_of: date, clinic: str | None = None, only_expired: bool = True,
+    progress=None,
+) -> dict[str, int]:
+    if only_expired:
+        ids = expired_patient_ids(session, as_of=as_of, clinic=clinic)
+    else:
+        query = sa.select(PATIENT.c.id).order_by(PATIENT.c.id)
+        if clinic:
+            query = query.where(PATIENT.c.clinic == clinic)
+        ids = list(session.execute(query).scalars())
+    total = {"patients": len(ids), "tasks_new": 0, "tasks_changed": 0, "tasks_closed": 0,
+             "alerts_new": 0, "alerts_closed": 0}
+    for chunk in batched(ids, ctx.settings.scheduler.batch_size):
+        counts = replan(session, ctx, chunk, as_of=as_of)
+        for k, v in counts.items():
+            total[k] += v
+        if progress is not None:
+            progress(len(chunk))
+    return total

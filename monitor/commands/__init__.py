@@ -1,1 +1,0 @@
-"""Click commands. Each module imports only click and the standard library at import time."""

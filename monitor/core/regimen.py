@@ -1,0 +1,73 @@
+"""Which bisphosphonate regimen a dose belongs to (SPEC §3, §4.6), and its interval, window and cover.
+
+Pure. The regimen decides the next-dose window of an IV bisphosphonate, the days one dose covers
+for PDC (§8) and the months it adds to holiday exposure (§4.7). Oral bisphosphonates have no
+per-dose schedule: adherence is measured by PDC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from monitor.core.domain import Dose, Drug, Route, TherapyCourse
+from monitor.core.policy import BisphosphonatePolicy
+
+
+class Regimen(StrEnum):
+    ORAL = "oral"
+    ZOL5 = "zol5"  # zoledronic acid 5 mg every 12 months (osteoporosis)
+    ZOL4 = "zol4"  # zoledronic acid 4 mg every 6 months (adjuvant oncology, at most 6 doses)
+    IBANDRONATE_IV = "ibandronate_iv"  # 2 or 3 mg every 3 months
+
+
+@dataclass(frozen=True, slots=True)
+class IvSchedule:
+    """Next-dose window of an IV regimen (SPEC §4.6): target = last dose + interval."""
+
+    interval_months: int
+    early_days: int  # earliest = target − this
+    late_days: int  # latest = target + this (the booking grace)
+    cover_days: int  # days one dose covers for PDC (§8)
+
+
+def bp_regimen(dose: Dose, course: TherapyCourse | None, policy: BisphosphonatePolicy) -> Regimen:
+    """SPEC §4.6: from the dose's strength, else the course's strength or interval, else ZOL 5 mg.
+
+    A zoledronic-acid strength below the 5 mg osteoporosis dose is the adjuvant 4 mg regimen (its
+    renal dose reductions are 3.0–3.5 mg). Ibandronate is IV when its route says so or its strength
+    is at most `ibandronate_iv_max_mg`; with neither known, a 3-monthly course is IV, else oral.
+    """
+    if dose.drug is Drug.ZOLEDRONIC_ACID:
+        mg = dose.dose_mg if dose.dose_mg is not None else (course.dose_mg if course is not None else None)
+        if mg is not None:
+            return Regimen.ZOL4 if mg < policy.zol5_dose_mg else Regimen.ZOL5
+        if course is not None and course.interval_months == policy.zol4_interval_months:
+            return Regimen.ZOL4
+        return Regimen.ZOL5
+    if dose.drug is Drug.IBANDRONATE:
+        if dose.route is Route.IV:
+            return Regimen.IBANDRONATE_IV
+        if dose.route is Route.ORAL:
+            return Regimen.ORAL
+        mg = dose.dose_mg if dose.dose_mg is not None else (course.dose_mg if course is not None else None)
+        if mg is not None:
+            return Regimen.IBANDRONATE_IV if mg <= policy.ibandronate_iv_max_mg else Regimen.ORAL
+        if course is not None and course.interval_months == policy.ibandronate_iv_interval_months:
+            return Regimen.IBANDRONATE_IV
+    return Regimen.ORAL
+
+
+def iv_schedule(regimen: Regimen, policy: BisphosphonatePolicy) -> IvSchedule | None:
+    """The window of the next IV dose; None for oral regimens."""
+    if regimen is Regimen.ZOL5:
+        return IvSchedule(policy.zol5_interval_months, policy.zol5_window_days, policy.zol5_window_days,
+                          policy.cover_days_zol5)
+    if regimen is Regimen.ZOL4:
+        return IvSchedule(policy.zol4_interval_months, policy.zol4_window_days, policy.zol4_window_days,
+                          policy.cover_days_zol4)
+    if regimen is Regimen.IBANDRONATE_IV:
+        # "not more often" than every 3 months: earliest = target.
+        return IvSchedule(policy.ibandronate_iv_interval_months, 0, policy.ibandronate_iv_grace_days,
+                          policy.cover_days_ibandronate_iv)
+    return None
