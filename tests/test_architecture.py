@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 PURE = ["domain", "policy", "dates", "errors", "risk", "therapy", "plan", "adherence", "lsc", "alerts", "vocab",
         "validate", "explain", "parsing", "factbuild", "regimen", "timeline"]
 STDLIB_OK = {"__future__", "calendar", "collections", "dataclasses", "datetime", "decimal", "enum", "functools",

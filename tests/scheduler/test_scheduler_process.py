@@ -22,12 +22,12 @@ import pytest
 
 pytest.register_assert_rewrite("tests.dbfixtures")
 from tests.dbfixtures import Cli, write_config  # noqa: E402
-from tests.test_daily import add_alert, add_task, as_day  # noqa: E402
+from tests.paths import ROOT  # noqa: E402
+from tests.plan_rows import add_alert, add_task, as_day  # noqa: E402
 
 pytest_plugins = ["tests.dbfixtures"]
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
 LEASE_SECONDS = 3
 

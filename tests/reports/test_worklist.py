@@ -237,7 +237,7 @@ def test_the_html_page_escapes_every_value_and_is_self_contained():
 def _patient_with_items(cli: Cli) -> None:
     """P1 with an overdue and a due task and an alert; P2 in another clinic with a due task."""
     from db.engine import make_engine
-    from tests.test_daily import add_alert, add_task
+    from tests.plan_rows import add_alert, add_task
 
     cli.ok("patient", "add", "P1", "--birth-date", "1950-01-01", "--name", "=cmd|' /C calc'!A0")
     cli.ok("patient", "add", "P2", "--birth-date", "1951-01-01", "--clinic", "north", "--name", "<b>Bea</b>")

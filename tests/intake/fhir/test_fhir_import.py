@@ -26,8 +26,8 @@ from monitor.core.risk import assess, round_t
 from monitor.intake.fhir import looks_like_fhir, read_fhir
 from monitor.intake.fhir.reader import FhirImport
 from monitor.settings import load_settings
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 SHARED = Path("/work/shared/fixtures/fhir")
 TODAY = date(2026, 11, 25)
 SETTINGS = load_settings()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.dbfixtures import Cli, error_line
+from tests.paths import FIXTURES
 
 pytest_plugins = ["tests.dbfixtures"]
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fhir"
 
 
 def fixture(relative: str, tmp_path: Path) -> Path:

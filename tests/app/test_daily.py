@@ -15,20 +15,18 @@ import textwrap
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 pytest.register_assert_rewrite("tests.dbfixtures")
 from tests.dbfixtures import raw_engine, sql  # noqa: E402
+from tests.paths import ROOT  # noqa: E402
+from tests.plan_rows import NOW, add_alert, add_patient, add_task, as_day  # noqa: E402
 
 pytest_plugins = ["tests.dbfixtures"]
 
 D = date(2025, 6, 2)
-NOW = datetime(2025, 6, 2, 5, 30, tzinfo=UTC)  # 06:30 in London
-FAR = date(9999, 12, 31)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- fixtures and builders
@@ -64,42 +62,6 @@ def run(engine, settings, day: date = D, clinic: str | None = None, now: datetim
     return run_daily(engine, context(settings, now), clinic=clinic, day=day, trigger="remind")
 
 
-def add_patient(engine, mrn: str, clinic: str = "main", valid_until: date = FAR) -> int:
-    """A patient whose stored plan never expires: only the tasks a test adds are in it."""
-    with engine.begin() as conn:
-        pid = conn.execute(sa.text(
-            "INSERT INTO patient (clinic, mrn, name, birth_date, sex, menopause, created_at, updated_at) "
-            "VALUES (:c, :m, :n, :b, 'female', 'post', :t, :t) RETURNING id"),
-            {"c": clinic, "m": mrn, "n": f"Name {mrn}", "b": date(1950, 1, 1), "t": NOW.replace(tzinfo=None)},
-        ).scalar_one()
-        conn.execute(sa.text(
-            "INSERT INTO plan_state (patient_id, as_of, valid_until, tier, provisional, reasons, flags, ai_status, "
-            "bma_indicated, in_pathway, planned_at) VALUES (:p, :a, :v, 'moderate', false, '', '', 'current', "
-            "false, true, :t)"), {"p": pid, "a": date(2025, 1, 1), "v": valid_until, "t": NOW.replace(tzinfo=None)})
-    return pid
-
-
-def add_task(engine, pid: int, earliest: date, latest: date, *, rule: str = "D3", kind: str = "dxa",
-             **columns) -> int:
-    values = {"patient_id": pid, "kind": kind, "rule": rule, "anchor": earliest - timedelta(days=365),
-              "earliest": earliest, "target": earliest + (latest - earliest) / 2, "latest": latest,
-              "grace_days": 30, "reason": f"{rule} reason", "active": True,
-              "created_at": NOW.replace(tzinfo=None), "updated_at": NOW.replace(tzinfo=None), **columns}
-    names = ", ".join(values)
-    marks = ", ".join(f":{k}" for k in values)
-    with engine.begin() as conn:
-        return conn.execute(sa.text(f"INSERT INTO task ({names}) VALUES ({marks}) RETURNING id"), values).scalar_one()
-
-
-def add_alert(engine, pid: int, code: str = "ALERT-HYPOCA", severity: str = "block",
-              since: date = date(2025, 5, 1)) -> int:
-    with engine.begin() as conn:
-        return conn.execute(sa.text(
-            "INSERT INTO alert (patient_id, code, severity, since, message, active, created_at, updated_at) "
-            "VALUES (:p, :c, :s, :d, 'check calcium', true, :t, :t) RETURNING id"),
-            {"p": pid, "c": code, "s": severity, "d": since, "t": NOW.replace(tzinfo=None)}).scalar_one()
-
-
 def reminders(url: str) -> list[tuple]:
     """(task_id, alert_id, stage, severity, run_id, business_date) of every reminder, oldest first."""
     from db.models import ReminderRow
@@ -113,11 +75,6 @@ def reminders(url: str) -> list[tuple]:
                 .order_by(t.c.id))]
     finally:
         engine.dispose()
-
-
-def as_day(value) -> date:
-    """A date column read back with raw SQL (SQLite returns text)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def worklist(engine, settings, day: date = D, clinic: str | None = None, run_id: int | None = None) -> list[dict]:

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-HERE = Path(__file__).resolve().parent / "vignettes"
+from tests.paths import VIGNETTES
+
+HERE = VIGNETTES
 FILES = ("public_examples.json", "spec_vignettes.json")
 VIGNETTES = [v for name in FILES for v in json.loads((HERE / name).read_text(encoding="utf-8"))["vignettes"]]
 LIST_KEYS = {"reasons_include": ("reasons", True), "reasons_exclude": ("reasons", False),

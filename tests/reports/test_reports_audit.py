@@ -8,7 +8,6 @@ import json
 import math
 import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,8 +26,8 @@ from monitor.core.history import (
     TaskRecord,
 )
 from reports import audit
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).parent / "golden"
 START, END = date(2025, 1, 1), date(2025, 3, 31)
 META = audit.AuditMeta(START, END, None, datetime(2025, 4, 1, 9, 30, tzinfo=UTC))
 FORMULA = '=HYPERLINK("http://x")'

@@ -24,7 +24,7 @@ from reports.patient import (
     render_patient_html,
     safe_file_part,
 )
-from tests.test_reports_plots import AS_OF, FACTS
+from tests.trend_facts import AS_OF, FACTS
 
 SCRIPT = "<script>alert(1)</script>"
 GENERATED = datetime(2025, 6, 1, 11, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 pytest.register_assert_rewrite("tests.dbfixtures")
 from tests.dbfixtures import Cli, error_line, sql  # noqa: E402
-from tests.test_daily import add_alert, add_patient, add_task, as_day  # noqa: E402
+from tests.plan_rows import add_alert, add_patient, add_task, as_day  # noqa: E402
 
 pytest_plugins = ["tests.dbfixtures"]
 
