@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from monitor.core.alerts.safety import safety_alerts
+from monitor.core.alerts.collect import safety_alerts
 from monitor.core.domain import (
     Alert,
     Dose,
@@ -30,6 +30,7 @@ from monitor.core.domain import (
 )
 from monitor.core.policy import Policy
 from monitor.core.risk import assess
+from monitor.core.timeline import Timeline
 from monitor.core.vocab import LAB_UNITS
 
 BIRTH = date(1950, 6, 15)
@@ -113,7 +114,7 @@ def task(kind: TaskKind, target: str, rule: str = "N1") -> Task:
 def run(f: PatientFacts, as_of: str, policy: Policy,
         tasks: tuple[Task, ...] = ()) -> tuple[tuple[Alert, ...], date | None]:
     day = d(as_of)
-    return safety_alerts(f, assess(f, as_of=day, policy=policy), tasks, as_of=day, policy=policy)
+    return safety_alerts(Timeline(f, day, policy), assess(f, as_of=day, policy=policy), tasks)
 
 
 def alert(f: PatientFacts, as_of: str, policy: Policy, code: str, tasks: tuple[Task, ...] = ()) -> Alert | None:

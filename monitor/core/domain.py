@@ -400,6 +400,9 @@ class PatientFacts:
     labs: tuple[Lab, ...] = ()
     vitals: tuple[Vitals, ...] = ()
     notes: tuple[Note, ...] = ()
+    # What the rules derive from these very facts (therapy.effective_courses), kept with them so risk,
+    # plan and alerts share one answer; never part of equality.
+    derived: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 FACT_GROUP: dict[type, str] = {

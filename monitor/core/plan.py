@@ -26,8 +26,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from monitor.core.adherence import coverage_end
+from monitor.core.alerts.collect import plan_alerts
+from monitor.core.alerts.exit import exit_alert
 from monitor.core.dates import add_days, add_months
-from monitor.core.domain import Alert, Assessment, Drug, NoteKind, PatientFacts, Plan, Task, TaskKind
+from monitor.core.domain import Assessment, Drug, NoteKind, PatientFacts, Plan, Task, TaskKind
 from monitor.core.lsc import BmdChange, Direction, latest_bmd_changes
 from monitor.core.policy import Policy
 from monitor.core.regimen import bp_regimen, iv_schedule
@@ -35,15 +37,13 @@ from monitor.core.risk import assess, lifestyle_flags
 from monitor.core.schedule.btm import baseline, btm_task
 from monitor.core.schedule.doses import (
     bp_dose_task,
-    denosumab_delay_alert,
     denosumab_dose_done,
     denosumab_dose_task,
-    rebound_alert,
     sequential_bp_task,
     transition_plan_task,
 )
 from monitor.core.schedule.dxa import d1_window, dxa_task
-from monitor.core.schedule.holiday import duration_alert, holiday_review_tasks
+from monitor.core.schedule.holiday import holiday_review_tasks
 from monitor.core.schedule.reviews import endocrine_tasks, lifestyle_task, visit_completions, visit_task
 from monitor.core.schedule.switch import switch_tasks
 from monitor.core.therapy import is_active
@@ -57,7 +57,7 @@ __all__ = ["plan"]
 
 def plan(facts: PatientFacts, assessment: Assessment, *, as_of: date, policy: Policy) -> Plan:
     if not assessment.in_pathway:
-        alert = _exit_alert(facts, assessment)
+        alert = exit_alert(facts, assessment)
         return Plan(as_of, (), (alert,) if alert is not None else (), FAR)
     tl = Timeline(facts, as_of, policy)
     horizon = Horizon(as_of)
@@ -86,20 +86,12 @@ def plan(facts: PatientFacts, assessment: Assessment, *, as_of: date, policy: Po
                    key=lambda t: (KIND_ORDER[t.kind], t.done_on is None, t.target))
 
     by_kind = {t.kind: t for t in open_tasks}
-    own = [
-        denosumab_delay_alert(by_kind.get(TaskKind.DENOSUMAB_DOSE), tl, horizon),
-        rebound_alert(sequential, tl, horizon),
-        duration_alert(tl, horizon),
-    ]
     holiday_open = by_kind.get(TaskKind.BP_HOLIDAY_REVIEW)
     if holiday_open is not None and holiday_open.rule == "H-RESUME":
         flags.append("HOLIDAY_RESUME_TRIGGER")
     if len(tl.dxa_dates) > 1:
         flags += _lsc_flags(tl, latest_bmd_changes(tl.facts.dxa, policy))
-
-    safety, next_change = _safety_alerts(facts, assessment, tuple(open_tasks), as_of, policy)
-    horizon.add(next_change)
-    alerts = sorted([a for a in own if a is not None] + list(safety), key=lambda a: (a.severity.rank, a.code))
+    alerts = plan_alerts(tl, assessment, open_tasks, sequential, horizon)
     return Plan(as_of, tuple(tasks), tuple(alerts), horizon.first, tuple(dict.fromkeys(flags)))
 
 
@@ -213,34 +205,6 @@ def _lsc_flags(tl: Timeline, latest: list[BmdChange]) -> list[str]:
             if any(-c.annual_percent >= tl.policy.lsc.annual_loss_pct_consider for c in losses):
                 flags.append("CONSIDER_ANTIRESORPTIVE")
     return flags
-
-
-_ALERTS_MODULE: object = None
-
-
-def _alerts_module():
-    """monitor.core.alerts.safety, imported once (None while it does not exist)."""
-    global _ALERTS_MODULE
-    if _ALERTS_MODULE is None:
-        try:
-            from monitor.core.alerts import safety as alerts
-        except ImportError:
-            alerts = False  # type: ignore[assignment]
-        _ALERTS_MODULE = alerts
-    return _ALERTS_MODULE or None
-
-
-def _exit_alert(facts: PatientFacts, assessment: Assessment) -> Alert | None:
-    module = _alerts_module()
-    return module.exit_alert(facts, assessment) if module is not None else None  # type: ignore[attr-defined]
-
-
-def _safety_alerts(facts: PatientFacts, assessment: Assessment, tasks: tuple[Task, ...], as_of: date,
-                   policy: Policy) -> tuple[tuple[Alert, ...], date | None]:
-    module = _alerts_module()
-    if module is None:
-        return (), None
-    return module.safety_alerts(facts, assessment, tasks, as_of=as_of, policy=policy)  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- when the assessment changes

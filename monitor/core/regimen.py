@@ -1,4 +1,5 @@
-"""Which bisphosphonate regimen a dose belongs to (SPEC §3, §4.6), and its interval, window and cover.
+"""Which bisphosphonate regimen a dose belongs to (SPEC §3, §4.6), its interval, window and cover, and the
+agent (drug and regimen) a BMA course gives, as the safety alerts tell them apart.
 
 Pure. The regimen decides the next-dose window of an IV bisphosphonate, the days one dose covers
 for PDC (§8) and the months it adds to holiday exposure (§4.7). Oral bisphosphonates have no
@@ -7,7 +8,9 @@ per-dose schedule: adherence is measured by PDC.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from monitor.core.domain import Dose, Drug, Route, TherapyCourse
@@ -71,3 +74,53 @@ def iv_schedule(regimen: Regimen, policy: BisphosphonatePolicy) -> IvSchedule | 
         return IvSchedule(policy.ibandronate_iv_interval_months, 0, policy.ibandronate_iv_grace_days,
                           policy.cover_days_ibandronate_iv)
     return None
+
+
+class Agent(StrEnum):
+    """A bone-modifying agent as the safety checks tell them apart: the drug and, for a bisphosphonate,
+    its regimen (the renal limits and pre-dose checks differ by both)."""
+
+    DENOSUMAB = "denosumab"
+    ZOL5 = "zol5"
+    ZOL4 = "zol4"
+    IBANDRONATE_IV = "ibandronate_iv"
+    ALENDRONATE = "alendronate"
+    RISEDRONATE = "risedronate"
+    IBANDRONATE_ORAL = "ibandronate_oral"
+
+
+IV_AGENTS = (Agent.ZOL5, Agent.ZOL4, Agent.IBANDRONATE_IV)
+ORAL_AGENTS = (Agent.ALENDRONATE, Agent.RISEDRONATE, Agent.IBANDRONATE_ORAL)
+_ORAL_AGENT = {Drug.ALENDRONATE: Agent.ALENDRONATE, Drug.RISEDRONATE: Agent.RISEDRONATE,
+               Drug.IBANDRONATE: Agent.IBANDRONATE_ORAL}
+_IV_AGENT = {Regimen.ZOL5: Agent.ZOL5, Regimen.ZOL4: Agent.ZOL4, Regimen.IBANDRONATE_IV: Agent.IBANDRONATE_IV}
+
+
+def agent_of(course: TherapyCourse, doses: Sequence[Dose], policy: BisphosphonatePolicy) -> Agent | None:
+    """The agent of a BMA course, read as `bp_regimen` reads its latest dose (else the course alone);
+    None for a drug that is not bone-modifying."""
+    if course.drug is Drug.DENOSUMAB:
+        return Agent.DENOSUMAB
+    if not course.drug.is_bp:
+        return None
+    latest = max(doses, key=lambda x: x.date, default=None)
+    if latest is None:  # no dose yet: the course's own strength and interval decide
+        latest = Dose(course.drug, course.first_day or date.min, dose_mg=course.dose_mg)
+    regimen = bp_regimen(latest, course, policy)
+    return _IV_AGENT.get(regimen) or _ORAL_AGENT.get(course.drug)
+
+
+def agent_name(agent: Agent | None, policy: BisphosphonatePolicy) -> str:
+    """How an alert names the agent ("zoledronic acid 5 mg"); a bisphosphonate not chosen yet is generic."""
+    def mg(value: float) -> str:
+        return f"{value:g}"
+    return {
+        Agent.DENOSUMAB: "denosumab", Agent.ZOL5: f"zoledronic acid {mg(policy.zol5_dose_mg)} mg",
+        Agent.ZOL4: f"zoledronic acid {mg(policy.zol4_dose_mg)} mg", Agent.ALENDRONATE: "alendronate",
+        Agent.RISEDRONATE: "risedronate", Agent.IBANDRONATE_ORAL: "oral ibandronate",
+        Agent.IBANDRONATE_IV: "IV ibandronate",
+    }.get(agent, "bisphosphonate")  # type: ignore[arg-type]
+
+
+def agent_names(agents: Iterable[Agent | None], policy: BisphosphonatePolicy, joiner: str = " and ") -> str:
+    return joiner.join(sorted({agent_name(x, policy) for x in agents}))

@@ -20,18 +20,13 @@ def effective_courses(facts: PatientFacts) -> tuple[TherapyCourse, ...]:
 
     An imported MedicationAdministration or a `record dose` with no `therapy start` still means the
     patient is on the drug: the implied course starts on the first such dose and stays open until
-    the next recorded course of that drug begins. Several rules ask for this for the same facts in a
-    row (risk, plan, alerts), so the last answer is kept.
+    the next recorded course of that drug begins. Risk, plan and alerts all ask for this for the
+    same facts, so the answer is kept on the facts object (`PatientFacts.derived`).
     """
-    cached = _LAST
-    if cached[0] is facts:
-        return cached[1]
-    result = _effective_courses(facts)
-    globals()["_LAST"] = (facts, result)
-    return result
-
-
-_LAST: tuple[PatientFacts | None, tuple[TherapyCourse, ...]] = (None, ())
+    found = facts.derived.get("effective_courses")
+    if found is None:
+        found = facts.derived["effective_courses"] = _effective_courses(facts)
+    return found  # type: ignore[return-value]
 
 
 def _effective_courses(facts: PatientFacts) -> tuple[TherapyCourse, ...]:

@@ -52,21 +52,6 @@ def _known(course: TherapyCourse, on: date) -> TherapyCourse | None:
     return known_as_of(course, on)
 
 
-def _effective(facts: PatientFacts) -> tuple[TherapyCourse, ...]:
-    """therapy.effective_courses for facts of an earlier day, without replacing the answer it keeps
-    for the caller's facts when every dose lies within a course of its drug (the usual case)."""
-    by_drug: dict[Drug, list[TherapyCourse]] = {}
-    for c in facts.courses:
-        by_drug.setdefault(c.drug, []).append(c)
-    for d in facts.doses:
-        for c in by_drug.get(d.drug, ()):
-            if c.start is not None and c.start <= d.date and (c.stop is None or d.date <= c.stop):
-                break
-        else:
-            return effective_courses(facts)
-    return tuple(sorted(facts.courses, key=lambda c: (c.first_day or date.min, c.drug.value)))
-
-
 def _dose_day(d: Dose) -> date:
     return d.date
 
@@ -83,6 +68,7 @@ class Timeline:
     __slots__ = (
         "_earliest",
         "_holiday",
+        "all_facts",
         "bma_changes",
         "bma_events",
         "bp_courses",
@@ -103,6 +89,7 @@ class Timeline:
     def __init__(self, facts: PatientFacts, on: date, policy: Policy) -> None:
         self.on = on
         self.policy = policy
+        self.all_facts = facts  # including facts dated after `on` (they change the plan on their date)
         known = tuple([k for c in facts.courses if (k := _known(c, on)) is not None])
         doses = tuple([d for d in facts.doses if d.date <= on])
         notes = tuple([n for n in facts.notes if n.date is None or n.date <= on])
@@ -114,14 +101,11 @@ class Timeline:
             len(facts.doses), len(facts.notes), len(facts.dxa), len(facts.markers), len(facts.fractures),
             len(facts.frax), len(facts.labs), len(facts.vitals),
         ) and all(k is c for k, c in zip(known, facts.courses, strict=False)) and len(known) == len(facts.courses):
-            # Nothing is dated after `on`: keep the caller's object, so therapy.effective_courses
-            # answers from the result risk.assess left for these very facts.
+            # Nothing is dated after `on`: keep the caller's object and what risk.assess derived from it.
             self.facts = facts
-            courses = effective_courses(facts)
         else:
             self.facts = PatientFacts(facts.patient, known, doses, dxa, markers, *rest, notes)
-            courses = _effective(self.facts)
-        self.courses = courses
+        self.courses = courses = effective_courses(self.facts)
         self.endocrine_courses = tuple([c for c in courses if c.drug in ENDOCRINE_DRUGS])
         self.dmab_courses = tuple([c for c in courses if c.drug is Drug.DENOSUMAB])
         self.bp_courses = tuple([c for c in courses if c.drug in BP_DRUGS])

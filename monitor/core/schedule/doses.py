@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from monitor.core.dates import add_days, add_months
-from monitor.core.domain import Alert, Dose, NoteKind, Severity, TaskKind
+from monitor.core.domain import Dose, NoteKind, TaskKind
 from monitor.core.domain import Task as T
 from monitor.core.policy import DenosumabPolicy
 from monitor.core.regimen import Regimen, bp_regimen, iv_schedule
 from monitor.core.schedule.holiday import holiday_of
 from monitor.core.therapy import is_active
-from monitor.core.timeline import AI_DRUGS, Horizon, Timeline, first_after
+from monitor.core.timeline import AI_DRUGS, Timeline, first_after
 
 # --------------------------------------------------------------------------- N1
 
@@ -56,25 +56,6 @@ def denosumab_dose_done(tl: Timeline) -> T | None:
     if any(c.stop is not None and prev <= c.stop < last for c in tl.dmab_courses):
         return None
     return _n1(prev, tl.policy.denosumab, last)
-
-
-def denosumab_delay_alert(task: T | None, tl: Timeline, horizon: Horizon) -> Alert | None:
-    """ALERT-DMAB-LATE / ALERT-DMAB-LONG for an open N1 task (LONG replaces LATE)."""
-    if task is None:
-        return None
-    p = tl.policy.denosumab
-    late = add_days(task.target, p.on_time_days + 1)
-    long = add_days(task.target, p.long_delay_days + 1)
-    horizon.add(late)
-    horizon.add(long)
-    if tl.on >= long:
-        return Alert("ALERT-DMAB-LONG", Severity.CRITICAL, long,
-                     f"Denosumab dose due {task.target} is more than {p.long_delay_days} days late: "
-                     "rebound fracture risk, give it now")
-    if tl.on >= late:
-        return Alert("ALERT-DMAB-LATE", Severity.HIGH, late,
-                     f"Denosumab dose due {task.target} is more than {p.on_time_days} days late: give it now")
-    return None
 
 
 # --------------------------------------------------------------------------- N3, N4
@@ -114,19 +95,6 @@ def sequential_bp_task(tl: Timeline) -> T | None:
              f"Denosumab stopped on {s.stop} (last dose {s.last_dose}): sequential bisphosphonate "
              f"{p.sequential_bp_months} months after the last dose", done_on=s.bp_start,
              grace_days=p.sequential_window_days)
-
-
-def rebound_alert(task: T | None, tl: Timeline, horizon: Horizon) -> Alert | None:
-    """N4: no bisphosphonate by the end of the N3 window."""
-    if task is None or (task.done_on is not None and task.done_on <= tl.on):
-        return None
-    since = add_days(task.latest, 1)
-    horizon.add(since)
-    if tl.on < since:
-        return None
-    return Alert("ALERT-DMAB-REBOUND", Severity.CRITICAL, since,
-                 f"Denosumab stopped with no sequential bisphosphonate by {task.latest}: "
-                 "rebound vertebral fracture risk, give a bisphosphonate now")
 
 
 # --------------------------------------------------------------------------- N5

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from monitor.core.adherence import Fill, exposure_reaches_one, iv_months_reach, oral_days_reach
+from monitor.core.adherence import Fill, exposure_reaches_one
 from monitor.core.dates import add_days, add_months
-from monitor.core.domain import Alert, Dose, Drug, MarkerAnalyte, NoteKind, Severity, TaskKind
+from monitor.core.domain import Dose, Drug, MarkerAnalyte, NoteKind, TaskKind
 from monitor.core.domain import Task as T
 from monitor.core.lsc import Direction, bmd_changes
 from monitor.core.regimen import Regimen, bp_regimen, iv_schedule
 from monitor.core.risk import bmd_assessment
-from monitor.core.timeline import AI_DRUGS, Horizon, Timeline, first_after
+from monitor.core.timeline import AI_DRUGS, Timeline, first_after
 
 KIND = TaskKind.BP_HOLIDAY_REVIEW
 SHORT_HOLIDAY_DRUGS = (Drug.RISEDRONATE, Drug.IBANDRONATE)
@@ -150,7 +150,8 @@ def bp_exposure(tl: Timeline) -> BpExposure:
 # --------------------------------------------------------------------------- tasks
 
 
-def _first_note(tl: Timeline, since: date) -> date | None:
+def holiday_review_after(tl: Timeline, since: date) -> date | None:
+    """The first holiday_review note on or after `since`."""
     return first_after(tl.notes_of(NoteKind.HOLIDAY_REVIEW), since)
 
 
@@ -165,7 +166,7 @@ def _exposure_review(tl: Timeline, exp: BpExposure) -> T | None:
     return T(KIND, "H-REVIEW", exp.first, earliest, target, add_days(target, h.review_window_days),
              f"Bisphosphonate exposure since {exp.first} reaches {h.oral_days_full} oral days or "
              f"{h.iv_months_full} IV months on {target}: holiday review",
-             done_on=_first_note(tl, earliest), grace_days=h.review_window_days)
+             done_on=holiday_review_after(tl, earliest), grace_days=h.review_window_days)
 
 
 def resume_triggers(tl: Timeline, hol: Holiday) -> list[tuple[date, str]]:
@@ -212,7 +213,7 @@ def _holiday_reviews(tl: Timeline, hol: Holiday) -> list[T]:
         if done_until is not None and day <= done_until:
             continue
         end = add_days(day, h.resume_review_days)
-        done = _first_note(tl, day)
+        done = holiday_review_after(tl, day)
         out.append(T(KIND, "H-RESUME", day, day, day, end, f"Holiday resume trigger: {why}: holiday review now",
                      done_on=done, grace_days=h.resume_review_days))
         if done is None:
@@ -220,7 +221,7 @@ def _holiday_reviews(tl: Timeline, hol: Holiday) -> list[T]:
         done_until = done
     out.append(T(KIND, "H-HOLIDAY", hol.start, earliest, target, max(latest, target),
                  f"{hol.drug.value} holiday since {hol.start}: review at {months} months",
-                 done_on=_first_note(tl, earliest)))
+                 done_on=holiday_review_after(tl, earliest)))
     return out
 
 
@@ -237,25 +238,3 @@ def holiday_review_tasks(tl: Timeline) -> tuple[T | None, T | None]:
     open_task = next((t for t in candidates if t.done_on is None), None)
     done = [t for t in candidates if t.done_on is not None]
     return open_task, max(done, key=lambda t: t.done_on) if done else None  # type: ignore[arg-type,return-value]
-
-
-def duration_alert(tl: Timeline, horizon: Horizon | None) -> Alert | None:
-    """ALERT-BP-DURATION: the mandatory review at 10 years oral or 6 years IV."""
-    if not on_bisphosphonate(tl):
-        return None
-    h = tl.policy.holiday
-    exp = bp_exposure(tl)
-    reached = [d for d in (oral_days_reach(exp.oral_fills, h.max_oral_days),
-                           iv_months_reach(exp.iv_doses, h.max_iv_months)) if d is not None]
-    if not reached:
-        return None
-    since = min(reached)
-    if since > tl.on:
-        if horizon is not None:
-            horizon.add(since)
-        return None
-    if _first_note(tl, since) is not None:
-        return None
-    return Alert("ALERT-BP-DURATION", Severity.WARN, since,
-                 f"Bisphosphonate exposure reached {h.max_oral_days} oral days or {h.max_iv_months} IV months on "
-                 f"{since}: mandatory review of continuing")

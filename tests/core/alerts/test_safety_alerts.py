@@ -7,7 +7,9 @@ from datetime import date
 
 import pytest
 
-from monitor.core.alerts.safety import Span, all_courses, exit_alert, pre_dose, raised_since, raised_spans
+from monitor.core.alerts.exit import exit_alert
+from monitor.core.alerts.predose import Span, pre_dose
+from monitor.core.alerts.treatment_gap import raised_since, raised_spans
 from monitor.core.domain import (
     Drug,
     DxaSite,
@@ -23,7 +25,6 @@ from monitor.core.domain import (
     Tier,
 )
 from monitor.core.risk import assess
-from monitor.core.therapy import effective_courses
 from tests.alert_builders import (
     alert,
     calcium,
@@ -506,26 +507,6 @@ def test_raised_spans_agree_with_the_tier_from_risk_assess_on_every_day(policy, 
         covered = any(a <= day and (b is None or day < b) for a, b in spans)
         assert covered == (assess(f, as_of=day, policy=policy).tier in (Tier.MODERATE, Tier.HIGH)), day
         day = date.fromordinal(day.toordinal() + 7)
-
-
-COURSE_CASES = {
-    "doses inside courses": on_denosumab(),
-    "doses with no course": facts(dose(ANA, "2024-01-01", supply=30), dose(ANA, "2024-02-01", supply=30)),
-    "a dose before the recorded start": facts(course(ALN, "2024-03-01"), dose(ALN, "2024-01-01"),
-                                              dose(ALN, "2024-05-01"), course(ALN, "2024-09-01"),
-                                              dose(ALN, "2024-08-01")),
-    "a dose after the stop, a plan": facts(course(ZOL, "2023-01-01", stop="2023-06-01"), dose(ZOL, "2024-01-01", 5),
-                                           course(DMAB, planned="2025-01-01")),
-}
-
-
-@pytest.mark.parametrize("name", COURSE_CASES)
-def test_all_courses_are_therapy_effective_courses(name):
-    f = COURSE_CASES[name]
-
-    def key(c):
-        return (c.drug.value, c.start or date.min, c.planned_start or date.min)
-    assert sorted(all_courses(f), key=key) == sorted(effective_courses(f), key=key)
 
 
 def test_raised_since_joins_touching_spans_and_ignores_a_broken_run():
