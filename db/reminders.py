@@ -1,18 +1,16 @@
 """The set-based SQL of the daily run: task status as of a date, reminders, counts and the worklist.
 
-Status is never stored: it is derived here from the dates of each task (DESIGN §1), as one SQL
-expression that runs unchanged on SQLite and PostgreSQL. For a business date D a task is open when
-it is active, `earliest ≤ D`, not done by D (`done_on`, `manual_done_on`) and not snoozed on D
-(`snoozed_until ≥ D`). An open task is `due` while `D ≤ latest`, else `overdue`; its reminder stage
-escalates to `overdue-high` / `overdue-critical` once it has been overdue longer than the
-configured days. Every step is one statement over the whole scope: never a loop over patients.
+Status is never stored: these are the rules of monitor/core/status.py (`task_status`,
+`reminder_stage`, `STAGE_SEVERITY`) as SQL expressions that run unchanged on SQLite and PostgreSQL,
+checked against those functions on every boundary (tests/db/test_status_sql.py). For a business
+date D a task is open when it is active, `earliest ≤ D`, not done by D (`done_on`,
+`manual_done_on`) and not snoozed on D (`snoozed_until ≥ D`). Every step is one statement over the
+whole scope: never a loop over patients.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AlertRow, DailyRunRow, PatientRow, ReminderRow, TaskRow
 from db.types import UTCDateTime
+from monitor.core.status import ESCALATED, STAGE_SEVERITY, Escalation, Stage
 
 TASK = TaskRow.__table__
 ALERT = AlertRow.__table__
@@ -28,21 +27,7 @@ REMINDER = ReminderRow.__table__
 RUN = DailyRunRow.__table__
 
 ALL_CLINICS = "*"
-TASK_STAGES = ("due", "overdue", "overdue-high", "overdue-critical")
-STAGE_SEVERITY = {"due": "warn", "overdue": "warn", "overdue-high": "high", "overdue-critical": "critical"}
 ALERT_STAGE = "alert"
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """Days overdue after which a task's reminder is raised (strictly longer than this many days)."""
-
-    high_after_days: int
-    critical_after_days: int
-
-    def cuts(self, day: date) -> tuple[date, date]:
-        """(high, critical): a task is escalated when its `latest` is before the cut."""
-        return day - timedelta(days=self.high_after_days), day - timedelta(days=self.critical_after_days)
 
 
 def _day(value: date) -> sa.BindParameter:
@@ -62,23 +47,19 @@ def open_task_condition(day: date) -> sa.ColumnElement[bool]:
 
 
 def stage_expression(day: date, escalation: Escalation) -> sa.ColumnElement[str]:
+    """status.reminder_stage of an open task on `day`."""
     high_cut, critical_cut = escalation.cuts(day)
     return sa.case(
-        (TASK.c.latest >= _day(day), "due"),
-        (TASK.c.latest < _day(critical_cut), "overdue-critical"),
-        (TASK.c.latest < _day(high_cut), "overdue-high"),
-        else_="overdue",
+        (TASK.c.latest >= _day(day), Stage.DUE.value),
+        (TASK.c.latest < _day(critical_cut), Stage.OVERDUE_CRITICAL.value),
+        (TASK.c.latest < _day(high_cut), Stage.OVERDUE_HIGH.value),
+        else_=Stage.OVERDUE.value,
     )
 
 
-def severity_expression(day: date, escalation: Escalation) -> sa.ColumnElement[str]:
-    high_cut, critical_cut = escalation.cuts(day)
-    return sa.case(
-        (TASK.c.latest >= _day(day), "warn"),
-        (TASK.c.latest < _day(critical_cut), "critical"),
-        (TASK.c.latest < _day(high_cut), "high"),
-        else_="warn",
-    )
+def severity_of_stage(stage: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """status.STAGE_SEVERITY of a stage column."""
+    return sa.case({s.value: v.value for s, v in STAGE_SEVERITY.items()}, value=stage)
 
 
 def _scoped(query: sa.Select, patient_col: sa.ColumnElement, clinic: str | None) -> sa.Select:
@@ -111,7 +92,7 @@ def derive_statuses(session: Session, *, day: date, escalation: Escalation, clin
     DAY_STATUS.drop(connection, checkfirst=True)
     DAY_STATUS.create(connection)
     query = _scoped(
-        sa.select(TASK.c.patient_id, TASK.c.id, stage_expression(day, escalation), severity_expression(day, escalation))
+        sa.select(TASK.c.patient_id, TASK.c.id, stage := stage_expression(day, escalation), severity_of_stage(stage))
         .where(open_task_condition(day)),
         TASK.c.patient_id, clinic,
     )
@@ -160,8 +141,8 @@ def status_counts(session: Session, *, statuses: sa.Table, day: date, clinic: st
     s = statuses.c
     row = session.execute(sa.select(
         sa.func.count().label("open"),
-        sa.func.coalesce(sa.func.sum(sa.case((s.stage != "due", 1), else_=0)), 0).label("overdue"),
-        sa.func.coalesce(sa.func.sum(sa.case((s.stage.in_(["overdue-high", "overdue-critical"]), 1), else_=0)), 0)
+        sa.func.coalesce(sa.func.sum(sa.case((s.stage != Stage.DUE.value, 1), else_=0)), 0).label("overdue"),
+        sa.func.coalesce(sa.func.sum(sa.case((s.stage.in_([x.value for x in ESCALATED]), 1), else_=0)), 0)
         .label("escalated"),
     )).one()
     alerts = session.execute(_scoped(
@@ -196,8 +177,8 @@ def worklist_rows(
     tasks = (
         sa.select(
             PATIENT.c.mrn, PATIENT.c.name, PATIENT.c.clinic, TASK.c.id, TASK.c.kind, TASK.c.rule,
-            sa.case((TASK.c.latest >= _day(day), "due"), else_="overdue"), stage_expression(day, escalation),
-            severity_expression(day, escalation), sa.cast(sa.null(), sa.String()), iso(TASK.c.earliest),
+            sa.case((TASK.c.latest >= _day(day), "due"), else_="overdue"), stage := stage_expression(day, escalation),
+            severity_of_stage(stage), sa.cast(sa.null(), sa.String()), iso(TASK.c.earliest),
             iso(TASK.c.target), iso(TASK.c.latest), flag(TASK.c.acked_at.is_not(None)),
             flag(TASK.c.id.in_(sa.select(REMINDER.c.task_id).where(made, REMINDER.c.task_id.is_not(None)))),
             TASK.c.reason, PATIENT.c.phone,
@@ -220,8 +201,3 @@ def worklist_rows(
         tasks = tasks.where(PATIENT.c.clinic == clinic)
         alerts = alerts.where(PATIENT.c.clinic == clinic)
     return [tuple(row) for row in session.execute(sa.union_all(tasks, alerts))]
-
-
-def reminders_of_run(session: Session, run_id: int) -> Sequence[Any]:
-    """The reminders one run created (for tests and audits)."""
-    return session.execute(sa.select(REMINDER).where(REMINDER.c.run_id == run_id).order_by(REMINDER.c.id)).all()

@@ -32,11 +32,11 @@ from monitor.core.domain import (
     TaskStatus,
     TherapyCourse,
     Vitals,
-    task_status,
 )
 from monitor.core.plan import plan
 from monitor.core.policy import Policy
 from monitor.core.risk import assess
+from monitor.core.status import task_status
 
 
 def D(text: str | date | None) -> date | None:

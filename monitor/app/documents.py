@@ -7,11 +7,11 @@ Pure: facts, the assessment and plan as of a date, and what staff did to the sto
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
 
-from monitor.core.domain import Assessment, PatientFacts, Plan, Task, TaskStatus, task_status
+from monitor.core.domain import Assessment, PatientFacts, Plan, Task, TaskStatus
+from monitor.core.status import task_status
 
 
 class StoredTaskLike(Protocol):
@@ -25,12 +25,12 @@ def _iso(d: date | None) -> str | None:
 
 
 def task_document(task: Task, as_of: date, stored: StoredTaskLike | None) -> dict[str, Any]:
-    done_on = task.done_on if task.done_on is not None and task.done_on <= as_of else None
     manual = stored.manual_done_on if stored is not None else None
-    if done_on is None and manual is not None and manual <= as_of:
+    snoozed = stored.snoozed_until if stored is not None else None
+    status = task_status(task, as_of, snoozed_until=snoozed, manual_done_on=manual)
+    done_on = task.done_on if task.done_on is not None and task.done_on <= as_of else None
+    if done_on is None and status in (TaskStatus.DONE, TaskStatus.DONE_LATE):
         done_on = manual
-    effective = task if done_on == task.done_on else _with_done(task, done_on)
-    status = task_status(effective, as_of, snoozed_until=stored.snoozed_until if stored else None)
     return {
         "id": stored.id if stored is not None else None,
         "kind": task.kind.value,
@@ -43,12 +43,8 @@ def task_document(task: Task, as_of: date, stored: StoredTaskLike | None) -> dic
         "anchor": task.anchor.isoformat(),
         "grace_days": task.grace_days,
         "done_on": _iso(done_on),
-        "snoozed_until": _iso(stored.snoozed_until) if stored is not None and status is TaskStatus.SNOOZED else None,
+        "snoozed_until": _iso(snoozed) if status is TaskStatus.SNOOZED else None,
     }
-
-
-def _with_done(task: Task, done_on: date | None) -> Task:
-    return replace(task, done_on=done_on)
 
 
 def patient_document(

@@ -474,16 +474,3 @@ class Plan:
     alerts: tuple[Alert, ...]
     valid_until: date
     flags: tuple[str, ...] = field(default=())
-
-
-def task_status(task: Task, as_of: date, *, snoozed_until: date | None = None) -> TaskStatus:
-    """Status is derived, never stored (DESIGN §1): terminal states first, then snooze, then the window."""
-    if task.done_on is not None and task.done_on <= as_of:
-        return TaskStatus.DONE_LATE if task.done_on > task.latest else TaskStatus.DONE
-    if snoozed_until is not None and as_of <= snoozed_until:
-        return TaskStatus.SNOOZED
-    if as_of < task.earliest:
-        return TaskStatus.UPCOMING
-    if as_of <= task.latest:
-        return TaskStatus.DUE
-    return TaskStatus.OVERDUE

@@ -44,7 +44,7 @@ Cost: about (fact dates in the period + 2) plans per patient, ~1–2 ms each.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -61,12 +61,14 @@ from monitor.core.domain import (
     Route,
     Task,
     TaskKind,
+    TaskStatus,
     iter_facts,
 )
 from monitor.core.lsc import CHANGE_SITES
 from monitor.core.plan import plan
 from monitor.core.policy import Policy
 from monitor.core.risk import assess
+from monitor.core.status import task_status
 
 ONE_DAY = timedelta(days=1)
 
@@ -112,14 +114,14 @@ class TaskRecord:
 
 
 def judge(task: Task, done_on: date | None, end: date) -> tuple[Outcome, date | None, int | None]:
-    """Outcome, resolution date and days late of a task as of `end` (completions after `end` are unknown)."""
-    if done_on is not None and done_on <= end:
-        if done_on < task.earliest:
-            return Outcome.EARLY, done_on, None
-        if done_on <= task.latest:
-            return Outcome.ON_TIME, done_on, 0
-        return Outcome.LATE, done_on, (done_on - task.latest).days
-    if end > task.latest:
+    """Outcome, resolution date and days late of a task as of `end` (completions after `end` are unknown):
+    the task's status on `end` (status.task_status), with a completion before its window called early."""
+    status = task_status(task if done_on == task.done_on else replace(task, done_on=done_on), end)
+    if status is TaskStatus.DONE:
+        return (Outcome.EARLY, done_on, None) if done_on < task.earliest else (Outcome.ON_TIME, done_on, 0)  # type: ignore[operator]
+    if status is TaskStatus.DONE_LATE:
+        return Outcome.LATE, done_on, (done_on - task.latest).days  # type: ignore[operator]
+    if status is TaskStatus.OVERDUE:
         return Outcome.OVERDUE, task.latest + ONE_DAY, (end - task.latest).days
     return Outcome.OPEN, None, None
 

@@ -1,6 +1,6 @@
 """`bonemon export fhir`: R4B-valid transaction Bundles that re-import to the same facts and plan (issue 7.3).
 
-Two levels: the pure builder (monitor.export.fhir) against the pure importer (read_fhir), and the
+Two levels: the pure builder (monitor.export.fhir.bundle) against the pure importer (read_fhir), and the
 CLI end to end (a patient built with `bonemon record ...`, exported, imported into an empty
 database and into the same one) on SQLite and PostgreSQL.
 
@@ -44,8 +44,11 @@ from monitor.core.domain import (
     TherapyCourse,
     Vitals,
 )
-from monitor.export import fhir as X
-from monitor.export.fhir import ExportOptions, patient_bundle
+from monitor.export.fhir import codes
+from monitor.export.fhir.bundle import patient_bundle
+from monitor.export.fhir.careplan import TASK_LABELS, TASK_STATUS
+from monitor.export.fhir.flags import FLAG_PRIORITY_CODES
+from monitor.export.fhir.writer import ExportOptions, full_url
 from monitor.intake.fhir.reader import read_fhir
 from monitor.settings import load_settings
 
@@ -214,7 +217,7 @@ def test_entries_are_puts_with_valid_ids_and_every_reference_resolves():
         r = e["resource"]
         assert FHIR_ID.match(r["id"]), r["id"]
         assert e["request"] == {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}
-        assert e["fullUrl"] == X.full_url(r["resourceType"], r["id"])
+        assert e["fullUrl"] == full_url(r["resourceType"], r["id"])
         urls.add(e["fullUrl"])
     assert len(urls) == len(bundle["entry"]), "two entries share an id"
 
@@ -259,7 +262,7 @@ def test_dxa_roi_is_one_observation_with_t_z_and_bmd_components_coded_by_site_an
     spine = next(r for r in dxa if r["effectiveDateTime"] == "2023-05-20" and "Lumbar" in r["bodySite"]["text"])
     assert [c["code"]["coding"][0]["code"] for c in spine["component"]] == ["38267-1", "85394-5", "24966-4"]
     assert spine["bodySite"]["text"] == "Lumbar spine L1-L4"
-    assert spine["component"][0]["valueQuantity"] == {"value": -2.7, "unit": "T-score", "system": X.UCUM,
+    assert spine["component"][0]["valueQuantity"] == {"value": -2.7, "unit": "T-score", "system": codes.UCUM,
                                                       "code": "{T-score}"}
     neck = next(r for r in dxa if "femoral neck" in r["bodySite"].get("text", ""))
     assert neck["bodySite"]["text"] == "Left femoral neck"
@@ -275,20 +278,20 @@ def test_tasks_carry_status_window_and_focus_on_a_coded_service_request():
     tasks = resources(bundle, "Task")
     assert len(tasks) == len(plan.tasks)
     for task in plan.tasks:
-        t = next(r for r in tasks if {"system": X.TASK_KEY_SYSTEM, "value": task.key} in r["identifier"])
+        t = next(r for r in tasks if {"system": codes.TASK_KEY_SYSTEM, "value": task.key} in r["identifier"])
         status = t["businessStatus"]["coding"][0]
-        assert status["system"] == X.TASK_STATUS_SYSTEM
-        from monitor.core.domain import task_status
+        assert status["system"] == codes.TASK_STATUS_SYSTEM
+        from monitor.core.status import task_status
 
         assert status["code"] == task_status(task, AS_OF).value
-        assert t["status"] == X.TASK_STATUS[status["code"]]
+        assert t["status"] == TASK_STATUS[status["code"]]
         assert t["restriction"]["period"] == {"start": task.earliest.isoformat(), "end": task.latest.isoformat()}
         sr = by_url[t["focus"]["reference"]]
         assert sr["resourceType"] == "ServiceRequest"
-        assert sr["code"]["coding"][0] == {"system": X.TASK_KIND_SYSTEM, "code": task.kind.value,
-                                           "display": X.TASK_LABELS[task.kind]}
+        assert sr["code"]["coding"][0] == {"system": codes.TASK_KIND_SYSTEM, "code": task.kind.value,
+                                           "display": TASK_LABELS[task.kind]}
         assert sr["occurrenceDateTime"] == task.target.isoformat()
-        assert {"system": X.RULE_SYSTEM, "code": task.rule} in t["code"]["coding"]
+        assert {"system": codes.RULE_SYSTEM, "code": task.rule} in t["code"]["coding"]
     care_plan = resources(bundle, "CarePlan")[0]
     assert {a["reference"]["reference"] for a in care_plan["activity"]} == {
         e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task"}
@@ -308,12 +311,12 @@ def test_alerts_become_flags_with_code_severity_and_since():
     assert len(flags) == len(plan.alerts)
     for alert in plan.alerts:
         f = next(r for r in flags if r["code"]["coding"][0]["code"] == alert.code)
-        assert f["code"]["coding"][0]["system"] == X.ALERT_SYSTEM
+        assert f["code"]["coding"][0]["system"] == codes.ALERT_SYSTEM
         assert f["code"]["text"] == alert.message
         assert f["period"] == {"start": alert.since.isoformat()}
-        assert {"url": X.SEVERITY_EXT, "valueCode": alert.severity.value} in f["extension"]
-        priority = next(e for e in f["extension"] if e["url"] == X.FLAG_PRIORITY_EXT)
-        assert priority["valueCodeableConcept"]["coding"][0]["code"] == X.FLAG_PRIORITY_CODES[alert.severity][0]
+        assert {"url": codes.SEVERITY_EXT, "valueCode": alert.severity.value} in f["extension"]
+        priority = next(e for e in f["extension"] if e["url"] == codes.FLAG_PRIORITY_EXT)
+        assert priority["valueCodeableConcept"]["coding"][0]["code"] == FLAG_PRIORITY_CODES[alert.severity][0]
 
 
 # --------------------------------------------------------------------------- the pure round trip
@@ -498,7 +501,7 @@ def test_cli_export_twice_is_byte_identical_and_validates(cli, tmp_path, today):
     doc = cli.json("patient", "show", "P100", "--json")
     assert sorted(t["businessStatus"]["coding"][0]["code"] for t in tasks) == sorted(t["status"] for t in doc["tasks"])
     stored_ids = {str(t["id"]) for t in doc["tasks"] if t["id"] is not None}
-    exported_ids = {i["value"] for t in tasks for i in t["identifier"] if i["system"] == X.TASK_ID_SYSTEM}
+    exported_ids = {i["value"] for t in tasks for i in t["identifier"] if i["system"] == codes.TASK_ID_SYSTEM}
     assert exported_ids == stored_ids
 
 
@@ -512,7 +515,7 @@ def test_snoozed_and_done_tasks_are_exported_with_their_status(cli, tmp_path, to
     cli.ok("task", "snooze", task["id"], "--until", "2025-06-20", "--reason", "patient away")
     bundle = json.loads(cli.ok("export", "fhir", "P1").stdout)
     t = next(r for r in resources(bundle, "Task")
-             if {"system": X.TASK_ID_SYSTEM, "value": str(task["id"])} in r["identifier"])
+             if {"system": codes.TASK_ID_SYSTEM, "value": str(task["id"])} in r["identifier"])
     assert t["businessStatus"]["coding"][0]["code"] == "snoozed"
     assert t["status"] == "on-hold"
     assert t["statusReason"]["text"] == "snoozed until 2025-06-20"
