@@ -2,7 +2,7 @@
 
 `bonemon demo` writes through the validated, audited import path (about 14 ms per patient: 25
 minutes for 100,000). For benchmarks only the resulting rows matter, so this loader generates and
-plans the patients in worker processes (monitor.demo.cohort.generate_range + monitor.app.facts.evaluate) and
+plans the patients in worker processes (monitor.demo.cohort.generate_range + monitor.app.context.evaluate) and
 the parent writes them set-wise: patients with their ids, one executemany per fact table, and the
 plans through db.plans.store_plans (the same code the daily run uses). No audit rows are written.
 
@@ -35,7 +35,8 @@ def _plan_range(args: tuple[int, int, int, date]) -> tuple[list, dict[str, tuple
     from decimal import Decimal
 
     from db.queries import FACT_MAP, fact_to_values
-    from monitor.app.facts import _snapshot, evaluate
+    from db.writes import audit_image as _snapshot
+    from monitor.app.context import evaluate
     from monitor.core.domain import iter_facts
     from monitor.demo.cohort import generate_range
     from monitor.settings import load_settings

@@ -67,8 +67,8 @@ def base_file(n: int, seed: int, day: date, rebuild: bool) -> Path:
     build(path, n=n, seed=seed, as_of=before)
     print(f"cohort: loaded in {time.perf_counter() - started:.0f} s; running the daily run of {before}")
     from db.engine import make_engine
+    from monitor.app.context import Context
     from monitor.app.daily import run_daily
-    from monitor.app.facts import Context
     from monitor.settings import load_settings
 
     engine = make_engine(f"sqlite:///{path}")
@@ -99,7 +99,7 @@ def child(path: str, day: str) -> None:
 
     import monitor.app.daily as daily
     from db.engine import make_engine
-    from monitor.app.facts import Context
+    from monitor.app.context import Context
     from monitor.settings import load_settings
 
     d = date.fromisoformat(day)

@@ -25,10 +25,14 @@ END = "<!-- END config table -->"
 RULE_ID = re.compile(r"^(ALERT-[A-Z0-9-]+|[A-Z]\d+[a-z]?(-[A-Za-z]+)?)$")
 
 
-def rule_ids(spec: str) -> str:
-    """The rule ids of a registry reference: '§4.5 N1, §11 q8' → 'N1'."""
-    ids = [token for token in re.split(r"[\s,]+", spec) if RULE_ID.match(token)]
-    return ", ".join(dict.fromkeys(ids))
+def rule_ids(spec: str) -> list[str]:
+    """The rule ids of a registry reference: '§4.5 N1, §11 q8' → ['N1']."""
+    return list(dict.fromkeys(token for token in re.split(r"[\s,]+", spec) if RULE_ID.match(token)))
+
+
+def rule_links(spec: str) -> str:
+    """Links to the rules' headings in docs/rules.md (each `###` heading is one id: #d3, #b2-dmab)."""
+    return ", ".join(f"[{rule}](rules.md#{rule.lower()})" for rule in rule_ids(spec))
 
 
 def _shown(value: object) -> str:
@@ -48,7 +52,7 @@ def table() -> str:
     for section, key, field in registry():
         meta = field.metadata
         lines.append(f"| `[{section}] {key}` | `{_shown(data[section][key])}` | {meta['unit']} | {meta['help']} "
-                     f"| {rule_ids(meta['spec'])} |")
+                     f"| {rule_links(meta['spec'])} |")
     return "\n".join(lines) + "\n"
 
 

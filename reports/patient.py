@@ -4,7 +4,7 @@ Plain data in: the patient document of monitor.app.documents (tier, reasons, fla
 date), her facts, the policy and the generation time; an HTML string out. Never a database session.
 
 The page shows the tier and its reasons in plain words (monitor.core.explain), alerts and open tasks, the
-AI and BMA timeline, the BMD trend (reports.plots) with the table of BMD changes against the least
+AI and BMA timeline, the BMD trend (reports.trend_plot) with the table of BMD changes against the least
 significant change (SPEC §5), DXA results, bone turnover markers and fractures. Tables come from
 small frames (`courses_frame`, `dxa_frame`, `changes_frame`, `markers_frame`). Plots are embedded as
 base64 PNG; tables sort with a few lines of inline JavaScript allowed by a Content-Security-Policy
@@ -23,13 +23,13 @@ from typing import Any
 import pandas as pd
 
 from monitor.core.dates import age_on
-from monitor.core.domain import PatientFacts
+from monitor.core.domain import SEVERITY_ORDER, PatientFacts
 from monitor.core.explain import flag_text, reason_text
 from monitor.core.lsc import bmd_changes
 from monitor.core.policy import Policy
 
 OPEN_STATUSES = ("overdue", "due", "snoozed", "upcoming")
-SEVERITY_ORDER = {"block": 0, "critical": 1, "high": 2, "warn": 3}
+SEVERITY_RANK = {s.value: s.rank for s in SEVERITY_ORDER}
 
 # Sorts a table by the clicked column (numbers as numbers, everything else as text), then marks the page
 # ready (data-sortable); the only script.
@@ -147,12 +147,15 @@ def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
 def render_patient_html(doc: dict[str, Any], facts: PatientFacts, *, as_of: date, policy: Policy,
                         generated_at: datetime, clinic_filter: str | None = None) -> str:
     """The report page. `doc` is monitor.app.documents.patient_document for `as_of`; `generated_at` is aware."""
-    from reports import plots
+    from reports.figures import data_uri
+    from reports.marker_plot import marker_figure
+    from reports.timeline_plot import timeline_figure
+    from reports.trend_plot import trend_data, trend_figure
 
-    trend = plots.trend_data(facts, as_of=as_of, policy=policy)
+    trend = trend_data(facts, as_of=as_of, policy=policy)
     tasks = sorted(doc["tasks"], key=lambda t: (OPEN_STATUSES.index(t["status"]) if t["status"] in OPEN_STATUSES
                                                 else len(OPEN_STATUSES), t["target"], t["kind"]))
-    alerts = sorted(doc["alerts"], key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["code"]))
+    alerts = sorted(doc["alerts"], key=lambda a: (SEVERITY_RANK.get(a["severity"], 9), a["code"]))
     birth = date.fromisoformat(doc["birth_date"])
     return render_page(
         "patient.html.j2",
@@ -172,9 +175,9 @@ def render_patient_html(doc: dict[str, Any], facts: PatientFacts, *, as_of: date
         markers=_rows(markers_frame(facts, as_of=as_of)),
         fractures=[{"date": f.date.isoformat(), "site": f.site.value.replace("_", " "), "mechanism": f.mechanism.value}
                    for f in sorted(facts.fractures, key=lambda f: f.date, reverse=True) if f.date <= as_of],
-        trend_png=plots.data_uri(plots.trend_figure(trend)),
-        timeline_png=plots.data_uri(plots.timeline_figure(trend)),
-        markers_png=plots.data_uri(plots.marker_figure(facts, as_of=as_of)),
+        trend_png=data_uri(trend_figure(trend)),
+        timeline_png=data_uri(timeline_figure(trend)),
+        markers_png=data_uri(marker_figure(facts, as_of=as_of)),
         has_dxa=not trend.empty,
         fmt=_fmt,
     )

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SEVERITIES = ("block", "critical", "high", "warn")
+from monitor.core.domain import SEVERITY_ORDER
+
+SEVERITIES = tuple(s.value for s in SEVERITY_ORDER)
 COLUMNS = ["severity", "action", "mrn", "name", "phone", "clinic", "kind", "rule", "alert_code", "status", "stage",
            "task_id", "earliest", "target", "latest", "days_overdue", "acknowledged", "new", "detail"]
 # What staff do about an item: the worklist is grouped by these, in this order.

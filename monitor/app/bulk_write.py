@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from db.audit import AuditTrail
 from db.models import PatientRow
 from db.queries import FACT_MAP, batched, fact_to_values, load_facts, patient_from_row
-from monitor.app.facts import Context, _snapshot, replan
+from db.writes import audit_image, insert_fact, insert_fact_rows, insert_patient, update_fact, update_patient_row
+from monitor.app.context import Context
+from monitor.app.replan import replan
 from monitor.core.domain import Patient, PatientFacts, TherapyCourse
 from monitor.core.domain import iter_facts as all_facts
 from monitor.core.errors import MonitorError, NotFound
@@ -122,10 +124,7 @@ def write_patients(
             result.outcome.update({id(f): "rejected" for f in all_facts(pf)})
             continue
         if row is None:
-            values = _snapshot(incoming)
-            values.update(sex=incoming.sex.value, menopause=incoming.menopause.value, created_at=ctx.now,
-                          updated_at=ctx.now)
-            pid = session.execute(PATIENT.insert().returning(PATIENT.c.id), values).scalar_one()
+            pid = insert_patient(session, incoming, now=ctx.now)
             stored = replace(incoming, id=pid)
             have = PatientFacts(stored)
             result.patients_created.append(incoming.mrn)
@@ -147,9 +146,8 @@ def write_patients(
             before_patient = None
             result.patient_outcome[key] = "updated" if changes else "unchanged"
             if changes:
-                before_patient = {k: _snapshot(stored)[k] for k in changes}
-                plain = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
-                session.execute(PATIENT.update().where(PATIENT.c.id == pid).values(**plain, updated_at=ctx.now))
+                before_patient = {k: audit_image(stored)[k] for k in changes}
+                update_patient_row(session, pid, changes, now=ctx.now)
                 stored = replace(stored, **changes)
             audit_action = "import facts"
         added, updated = [], []
@@ -175,18 +173,14 @@ def write_patients(
                     if action == "skip":
                         result.outcome[id(fact)] = "skipped"
                         continue
-                    table, _ = FACT_MAP[TherapyCourse]
                     if action == "update":
-                        values = fact_to_values(merged, pid)
-                        session.execute(table.update().where(table.c.id == old.id).values(**values))
+                        update_fact(session, merged, old.id, pid)
                         courses[courses.index(old)] = merged
-                        updated.append({"before": _snapshot(old), "after": _snapshot(merged)})
+                        updated.append({"before": audit_image(old), "after": audit_image(merged)})
                         result.outcome[id(fact)] = "updated"
                     else:
-                        new_id = session.execute(table.insert().returning(table.c.id),
-                                                 fact_to_values(fact, pid)).scalar_one()
-                        courses.append(replace(fact, id=new_id))
-                        added.append(_snapshot(fact))
+                        courses.append(replace(fact, id=insert_fact(session, fact, pid)))
+                        added.append(audit_image(fact))
                         result.outcome[id(fact)] = "added"
                     continue
                 check_fact(fact, stored, today, ctx.settings.policy)
@@ -195,10 +189,8 @@ def write_patients(
                     if previous == fact:
                         result.outcome[id(fact)] = "skipped"
                         continue
-                    table, _ = FACT_MAP[type(fact)]
-                    session.execute(table.update().where(table.c.id == previous.id)
-                                    .values(**fact_to_values(fact, pid)))
-                    updated.append({"before": _snapshot(previous), "after": _snapshot(fact)})
+                    update_fact(session, fact, previous.id, pid)
+                    updated.append({"before": audit_image(previous), "after": audit_image(fact)})
                     result.outcome[id(fact)] = "updated"
                     continue
                 if fact in existing_set[type(fact)]:
@@ -207,7 +199,7 @@ def write_patients(
                 existing_set[type(fact)].add(fact)
                 table, _ = FACT_MAP[type(fact)]
                 inserts[table].append({**fact_to_values(fact, pid), **extras.get(id(fact), {})})
-                added.append({"type": table.name, **_snapshot(fact)})
+                added.append({"type": table.name, **audit_image(fact)})
                 result.outcome[id(fact)] = "added"
             except MonitorError as exc:
                 result.problems.append(WriteProblem(*key, str(exc), id(fact), getattr(exc, "field", None)))
@@ -217,14 +209,11 @@ def write_patients(
             trail.add(audit_action, "patient", entity_id=pid, patient_id=pid, mrn=incoming.mrn,
                       before={"patient": before_patient, "updated": [u["before"] for u in updated]}
                       if (before_patient or updated) else None,
-                      after={"patient": _snapshot(stored) if row is None else None, "added": added,
+                      after={"patient": audit_image(stored) if row is None else None, "added": added,
                              "updated": [u["after"] for u in updated]})
             touched.append(pid)
-    for table, values in inserts.items():
-        keys = set().union(*values)  # executemany needs the same keys in every row
-        values = [{k: v.get(k) for k in keys} for v in values]
-        for chunk in batched(values, 5000):
-            session.execute(table.insert(), list(chunk))
+    for table, rows in inserts.items():
+        insert_fact_rows(session, table, rows)
     trail.flush()
     for chunk in batched(touched, ctx.settings.scheduler.batch_size):
         replan(session, ctx, chunk, as_of=plan_as_of)

@@ -32,8 +32,8 @@ from db.engine import write_session
 from db.models import DailyRunRow, PatientRow
 from db.queries import batched
 from db.reminders import ALL_CLINICS, derive_statuses, drop_statuses, insert_reminders, status_counts
-from monitor.app.facts import Context, replan
-from monitor.app.replan import expired_patient_ids
+from monitor.app.context import Context
+from monitor.app.replan import expired_patient_ids, replan
 from monitor.core.status import Escalation
 from monitor.settings import Settings
 

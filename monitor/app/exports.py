@@ -1,6 +1,6 @@
 """The export edge: which patients, read in batches, planned as of a date, written as FHIR or iCalendar.
 
-Reads only (one read transaction); the pure builders are monitor.export.fhir and monitor.export.ics.
+Reads only (one read transaction); the pure builders are monitor.export.fhir (a package) and monitor.export.ics.
 Where the output goes is checked before the database is read, and every file is written to a
 temporary name in its folder and renamed, so a failed export leaves no half-written file.
 
@@ -110,7 +110,7 @@ def _planned(session, ctx, ids: Sequence[int], as_of: date) -> Iterator[tuple[An
     """(facts, assessment, plan, stored tasks) per patient, loaded one batch at a time."""
     from db.plans import stored_tasks
     from db.queries import batched, load_facts
-    from monitor.app.facts import evaluate
+    from monitor.app.context import evaluate
 
     for chunk in batched(list(ids), ctx.settings.scheduler.batch_size):
         facts = load_facts(session, chunk)
@@ -133,7 +133,8 @@ class FhirExport:
 def export_fhir(state, mrns: Sequence[str], *, clinic: str | None, out: str | None, as_of: date | None,
                 emit: Callable[[str], None]) -> FhirExport:
     """Write one FHIR R4 Bundle per patient; `emit` receives standard-output text."""
-    from monitor.export.fhir import ExportOptions, patient_bundle
+    from monitor.export.fhir.bundle import patient_bundle
+    from monitor.export.fhir.writer import ExportOptions
 
     target = fhir_target(out)
     ctx = state.context()

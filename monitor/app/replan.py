@@ -1,18 +1,29 @@
-"""Cohort replans in batches: one query per table per batch, never one per patient (DESIGN §8)."""
+"""Replans: a batch of patients, the expired ones of a day, or the whole cohort, one query per table per
+batch, never one per patient."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.models import PatientRow, PlanStateRow
-from db.queries import batched
-from monitor.app.facts import Context, replan
+from db.plans import store_plans
+from db.queries import batched, load_facts
+from monitor.app.context import Context, evaluate
 
 PATIENT = PatientRow.__table__
 STATE = PlanStateRow.__table__
+
+
+def replan(session: Session, ctx: Context, patient_ids: Sequence[int], *, as_of: date | None = None) -> dict[str, int]:
+    """Recompute and store the plans of these patients (one query per table for the batch)."""
+    day = as_of or ctx.today
+    facts = load_facts(session, patient_ids)
+    results = {pid: evaluate(f, day, ctx.settings) for pid, f in facts.items()}
+    return store_plans(session, results, now=ctx.now)
 
 
 def expired_patient_ids(session: Session, *, as_of: date, clinic: str | None = None) -> list[int]:

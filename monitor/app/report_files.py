@@ -43,8 +43,8 @@ def _load_patient(state: Any, mrn: str, clinic: str | None, as_of: date) -> tupl
     """Her facts and her patient document (tasks with staff's snoozes and manual done) as of `as_of`."""
     from db.plans import stored_tasks
     from db.queries import find_patient, load_facts
+    from monitor.app.context import evaluate
     from monitor.app.documents import patient_document
-    from monitor.app.facts import evaluate
 
     with state.read() as session:
         row = find_patient(session, mrn, clinic)
@@ -74,8 +74,9 @@ def patient_report(state: Any, mrn: str, *, clinic: str | None = None, as_of: da
 def trend_report(state: Any, mrn: str, *, clinic: str | None = None, as_of: date | None = None,
                  out: str | Path | None = None, directory: Path | None = None) -> Written:
     """`bonemon report trend`: the BMD and T-score plot as PNG or SVG (by the file's suffix)."""
-    from reports import plots
+    from reports.figures import save
     from reports.patient import safe_file_part
+    from reports.trend_plot import trend_data, trend_figure
 
     target = _check_out(out)
     if target is not None and target.suffix.lower() not in PLOT_SUFFIXES:
@@ -84,10 +85,10 @@ def trend_report(state: Any, mrn: str, *, clinic: str | None = None, as_of: date
     day = as_of or ctx.today
     facts, doc = _load_patient(state, mrn, clinic, day)
     caption = f"MRN {doc['mrn']} · as of {day} · generated {ctx.now.strftime('%Y-%m-%d %H:%M UTC')} by bonemon"
-    data = plots.trend_data(facts, as_of=day, policy=state.settings.policy, caption=caption)
+    data = trend_data(facts, as_of=day, policy=state.settings.policy, caption=caption)
     if target is None:
         target = (directory or Path.cwd()) / f"trend-{safe_file_part(doc['mrn'])}-{day.isoformat()}.png"
-    plots.save(plots.trend_figure(data), target)
+    save(trend_figure(data), target)
     return Written(target, f"BMD trend for {doc['mrn']} as of {day}: {target}")
 
 
@@ -124,13 +125,13 @@ def patient_audits(state: Any, *, start: date, end: date, clinic: str | None) ->
 
 def adherence_frames(state: Any, *, start: date | None = None, end: date | None = None,
                      clinic: str | None = None, now: datetime | None = None) -> Any:
-    from reports.audit import AuditMeta, build
+    from reports.adherence import AdherenceMeta, build
 
     ctx = state.context()
     first, last = period(start, end, ctx.today)
     scope = clinic.strip() if clinic and clinic.strip() else None
     audits = list(patient_audits(state, start=first, end=last, clinic=scope))
-    return build(audits, AuditMeta(first, last, scope, now or ctx.now))
+    return build(audits, AdherenceMeta(first, last, scope, now or ctx.now))
 
 
 def infer_format(fmt: str | None, out: str | Path | None) -> str:
@@ -142,14 +143,14 @@ def infer_format(fmt: str | None, out: str | Path | None) -> str:
 
 
 def render_adherence(frames: Any, fmt: str) -> str:
-    from reports import audit
+    from reports import adherence
 
     if fmt == "csv":
-        return audit.render_csv(frames)
+        return adherence.render_csv(frames)
     if fmt == "json":
-        return audit.render_json(frames)
+        return adherence.render_json(frames)
     if fmt == "html":
-        return audit.render_html(frames)
+        return adherence.render_html(frames)
     raise DataError("format", fmt, "one of: " + ", ".join(FORMATS))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditTrail
 from db.models import PatientRow, TaskActionRow, TaskRow
-from monitor.app.facts import Context
+from monitor.app.context import Context
 from monitor.core.dates import add_days
 from monitor.core.errors import Conflict, DataError, NotFound
 

@@ -23,7 +23,7 @@ def patient() -> None:
 @click.pass_obj
 def add(state, mrn, birth_date, name, phone, sex, clinic, menopause) -> None:
     """Add a patient. MRNs are unique per clinic."""
-    from monitor.app import facts as service
+    from monitor.app import patients
     from monitor.core.domain import Menopause, Patient, Sex
     from monitor.core.vocab import choose
     from monitor.intake.validate import check_mrn
@@ -34,7 +34,7 @@ def add(state, mrn, birth_date, name, phone, sex, clinic, menopause) -> None:
         clinic=(clinic or state.settings.clinic.default_clinic).strip(), name=name, phone=phone,
     )
     with state.write() as session:
-        service.add_patient(session, state.context(), p)
+        patients.add_patient(session, state.context(), p)
     click.echo(f"Added patient {p.mrn} (clinic {p.clinic}).")
 
 
@@ -52,7 +52,7 @@ def add(state, mrn, birth_date, name, phone, sex, clinic, menopause) -> None:
 def update(state, mrn, name, phone, new_clinic, clinic, menopause, sex, birth_date, deceased_date) -> None:
     """Change a patient's details. `--clinic` alone moves her when the MRN is in one clinic only."""
     from db.queries import find_patient
-    from monitor.app import facts as service
+    from monitor.app import patients
     from monitor.core.domain import Menopause, Sex
     from monitor.core.errors import NotFound
     from monitor.core.vocab import choose
@@ -75,7 +75,7 @@ def update(state, mrn, name, phone, new_clinic, clinic, menopause, sex, birth_da
                 lookup_clinic, changes["clinic"] = None, clinic
         if new_clinic:
             changes["clinic"] = new_clinic
-        after = service.update_patient(session, state.context(), mrn, lookup_clinic, **changes)
+        after = patients.update_patient(session, state.context(), mrn, lookup_clinic, **changes)
     click.echo(f"Updated patient {after.mrn} (clinic {after.clinic}).")
 
 
@@ -95,7 +95,7 @@ def show(state, mrn, as_of, clinic, as_json) -> None:
     if as_json:
         emit_json(doc)
     else:
-        from monitor.cli.render import render_patient
+        from monitor.cli.patient_text import render_patient
 
         click.echo(render_patient(doc))
 
@@ -119,6 +119,6 @@ def list_(state, clinic, tier, as_of, as_json) -> None:
     if as_json:
         emit_json({"patients": rows})
         return
-    from monitor.cli.render import render_patient_list
+    from monitor.cli.patient_text import render_patient_list
 
     click.echo(render_patient_list(rows))

@@ -18,14 +18,14 @@ def record() -> None:
 
 def _store(state, mrn: str, clinic: str | None, record_type: str, **cells: Any) -> Any:
     """Parse the options with the same builder the CSV importer uses, then store the fact."""
-    from monitor.app import facts as service
+    from monitor.app import facts
     from monitor.intake.factbuild import BUILDERS
 
     texts = {k: (None if v is None else str(v)) for k, v in cells.items() if not isinstance(v, bool)}
     texts.update({k: ("true" if v else "false") for k, v in cells.items() if isinstance(v, bool)})
     fact, extra = BUILDERS[record_type](texts, state.settings.policy)
     with state.write() as session:
-        service.record_fact(session, state.context(), mrn, fact, clinic=clinic, extra=extra)
+        facts.record_fact(session, state.context(), mrn, fact, clinic=clinic, extra=extra)
     return fact
 
 

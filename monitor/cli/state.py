@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
-    from monitor.app.facts import Context
+    from monitor.app.context import Context
     from monitor.settings import Settings
 
 
@@ -62,7 +62,7 @@ class CliState:
         return self._now
 
     def context(self) -> Context:
-        from monitor.app.facts import Context
+        from monitor.app.context import Context
 
         return Context(settings=self.settings, user=self.acting_user, now=self.now())
 

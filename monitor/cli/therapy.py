@@ -23,12 +23,12 @@ def therapy() -> None:
 @click.pass_obj
 def start(state, mrn, drug, day, planned, dose_mg, interval_months, clinic) -> None:
     """Start (or plan) a course."""
-    from monitor.app import facts as service
+    from monitor.app import facts
     from monitor.core.vocab import parse_drug
 
     d = parse_drug(drug)
     with state.write() as session:
-        message = service.start_therapy(
+        message = facts.start_therapy(
             session, state.context(), mrn, d, as_date(day), planned=planned,
             dose_mg=as_float(dose_mg, "dose-mg"), interval_months=as_int(interval_months, "interval-months"),
             clinic=clinic,
@@ -45,10 +45,10 @@ def start(state, mrn, drug, day, planned, dose_mg, interval_months, clinic) -> N
 @click.pass_obj
 def stop(state, mrn, drug, day, reason, clinic) -> None:
     """Document the stop of a course (or cancel a plan)."""
-    from monitor.app import facts as service
+    from monitor.app import facts
     from monitor.core.vocab import parse_drug
 
     with state.write() as session:
-        message = service.stop_therapy(session, state.context(), mrn, parse_drug(drug), as_date(day),
+        message = facts.stop_therapy(session, state.context(), mrn, parse_drug(drug), as_date(day),
                                        reason=reason, clinic=clinic)
     click.echo(f"{mrn}: {message}.")

@@ -82,6 +82,7 @@ def _after_load(state: Any, day: date, out_dir: Path) -> list[str]:
     from db.reminders import ALL_CLINICS, WORKLIST_COLUMNS, worklist_rows
     from monitor.app.daily import escalation, run_daily
     from reports import worklist
+    from reports.worklist import SEVERITIES
 
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = state.context()
@@ -93,7 +94,7 @@ def _after_load(state: Any, day: date, out_dir: Path) -> list[str]:
     severities = frame["severity"].value_counts().to_dict() if len(frame) else {}
     lines = [f"Daily run #{result.run_id} for {day}: {result.created} new reminder(s); worklist of "
              f"{len(frame)} open item(s): " + ", ".join(f"{s} {severities.get(s, 0)}"
-                                                         for s in ("block", "critical", "high", "warn"))]
+                                                         for s in SEVERITIES)]
     html = out_dir / f"worklist-{day}.html"
     html.write_text(worklist.render_html(frame, as_of=day, run_id=result.run_id, created=result.created,
                                          clinic="all clinics", generated=f"{ctx.now:%Y-%m-%d %H:%M} UTC"),

@@ -51,7 +51,7 @@ def settings():
 
 
 def context(settings, now: datetime = NOW):
-    from monitor.app.facts import Context
+    from monitor.app.context import Context
 
     return Context(settings=settings, user="tester", now=now)
 
@@ -242,13 +242,14 @@ def _real_patients(engine, settings, mrns: list[str]) -> dict[str, int]:
     """Patients written through the service (their plans made by the planner), then all expired on D."""
     from db.engine import write_session
     from monitor.app import facts as service
+    from monitor.app import patients
     from monitor.core.domain import DxaRoi, DxaSite, Menopause, Patient, Sex
 
     ctx = context(settings, datetime(2025, 5, 1, 11, tzinfo=UTC))
     ids = {}
     with write_session(engine) as session:
         for mrn in mrns:
-            ids[mrn] = service.add_patient(session, ctx, Patient(mrn, date(1955, 3, 1), Sex.FEMALE, Menopause.POST))
+            ids[mrn] = patients.add_patient(session, ctx, Patient(mrn, date(1955, 3, 1), Sex.FEMALE, Menopause.POST))
             service.record_fact(session, ctx, mrn, DxaRoi(date(2025, 4, 1), DxaSite.TOTAL_HIP, t_score=Decimal("-1.8")))
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE plan_state SET valid_until = :d"), {"d": D})
@@ -310,7 +311,7 @@ KILLED_MID_RUN = textwrap.dedent("""
     from datetime import UTC, date, datetime
     import monitor.app.daily as daily
     from db.engine import make_engine
-    from monitor.app.facts import Context
+    from monitor.app.context import Context
     from monitor.settings import load_settings
 
     original = daily.status_counts
@@ -369,7 +370,7 @@ CONCURRENT_RUNNER = textwrap.dedent("""
     import sys
     from datetime import UTC, date, datetime
     from db.engine import make_engine
-    from monitor.scheduler.jobs import run_pending
+    from monitor.scheduler.business_dates import run_pending
     from monitor.settings import load_settings
 
     print("ready", flush=True)

@@ -30,7 +30,7 @@ MODEL_TABLES = {"patient", "course", "dose", "dxa", "marker", "fracture", "frax"
 
 
 def _context():
-    from monitor.app.facts import Context
+    from monitor.app.context import Context
     from monitor.settings import load_settings
 
     return Context(settings=load_settings(), user="tester", now=datetime(2025, 6, 1, 11, tzinfo=UTC))
@@ -192,7 +192,7 @@ def test_audit_timestamps_come_back_as_aware_utc(cli: Cli, today):
 
 def test_a_failing_unit_of_work_leaves_nothing_written(cli: Cli):
     from db.engine import make_engine, write_session
-    from monitor.app import facts as service
+    from monitor.app import patients as service
 
     engine = make_engine(cli.url)
     before = cli.snapshot()
@@ -208,7 +208,7 @@ def test_a_failing_unit_of_work_leaves_nothing_written(cli: Cli):
 
 def test_a_successful_unit_of_work_commits_the_row_its_audit_and_its_plan_together(cli: Cli):
     from db.engine import make_engine, write_session
-    from monitor.app import facts as service
+    from monitor.app import patients as service
 
     engine = make_engine(cli.url)
     try:
@@ -227,7 +227,7 @@ def test_two_first_writers_on_a_fresh_postgres_database_both_commit_with_their_a
     import time
 
     from db.engine import make_engine, write_session
-    from monitor.app import facts as service
+    from monitor.app import patients as service
 
     engine = make_engine(cli.url)
     errors: list[BaseException] = []

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from monitor.app.facts import evaluate
+from monitor.app.context import evaluate
 from monitor.core.domain import (
     Dose,
     Drug,
