@@ -268,19 +268,6 @@ class AuditHeadRow(SQLModel, table=True):
     last_hash: str = Field(max_length=64)
 
 
-FACT_TABLES = {
-    "course": CourseRow,
-    "dose": DoseRow,
-    "dxa": DxaRow,
-    "marker": MarkerRow,
-    "fracture": FractureRow,
-    "frax": FraxRow,
-    "lab": LabRow,
-    "vitals": VitalsRow,
-    "note": NoteRow,
-}
-
-
 # --------------------------------------------------------------------------- the daily run (DESIGN §5)
 
 

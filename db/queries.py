@@ -78,19 +78,6 @@ def patient_from_row(row: Any) -> Patient:
     )
 
 
-def fact_from_row(cls: type, row: Any) -> Any:
-    _, enums = FACT_MAP[cls]
-    values = {}
-    for name in _FIELDS[cls]:
-        value = getattr(row, name)
-        if value is not None and name in enums:
-            kind = enums[name]
-            # the enum's own value map: the same lookup as kind(value), without its overhead
-            value = kind._value2member_map_.get(value) or kind(value)
-        values[name] = value
-    return cls(**values, id=row.id, source=row.source)
-
-
 def fact_to_values(fact: Any, patient_id: int) -> dict[str, Any]:
     values = {name: getattr(fact, name) for name in _FIELDS[type(fact)]}
     for k, v in values.items():

@@ -41,10 +41,6 @@ class Horizon:
         if day is not None and self.as_of < day < self.first:
             self.first = day
 
-    def add_all(self, days: Iterable[date | None]) -> None:
-        for d in days:
-            self.add(d)
-
 
 def _known(course: TherapyCourse, on: date) -> TherapyCourse | None:
     if (course.start is None or course.start <= on) and (course.stop is None or course.stop <= on):

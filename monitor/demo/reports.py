@@ -22,7 +22,7 @@ def _richness(facts: Any) -> tuple:
     return (bma, min(exams, 6), len(facts.fractures) > 0, len(facts.markers) > 0, exams)
 
 
-def choose_patients(state: Any, *, as_of: date, n: int = 3) -> list[str]:
+def choose_patients(state: Any, *, n: int = 3) -> list[str]:
     """MRNs for the demo's patient reports: DEMO-000008 first when present, then the richest histories."""
     from db.queries import load_facts, patient_ids
 
@@ -44,7 +44,7 @@ def write_demo_reports(state: Any, *, as_of: date, out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for mrn in choose_patients(state, as_of=as_of):
+    for mrn in choose_patients(state):
         paths.append(patient_report(state, mrn, as_of=as_of, directory=out_dir).path)
         paths.append(trend_report(state, mrn, as_of=as_of, directory=out_dir).path)
     frames = adherence_frames(state, end=as_of)

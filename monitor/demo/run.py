@@ -41,7 +41,7 @@ def load_cohort(state: Any, *, n: int, seed: int, as_of: date, progress: Any = N
     return totals
 
 
-def tier_summary(state: Any, as_of: date) -> Counter:
+def tier_summary(state: Any) -> Counter:
     import sqlalchemy as sa
 
     from db.models import PlanStateRow
@@ -69,7 +69,7 @@ def run_demo(state: Any, *, n: int, seed: int, as_of: date | None, out_dir: Path
         totals = load_cohort(state, n=n, seed=seed, as_of=day, progress=lambda k: bar.advance(task, k))
     lines.append(f"Loaded {totals['patients']} patients: {totals['added']} facts written, "
                  f"{totals['skipped']} already there.")
-    tiers = tier_summary(state, day)
+    tiers = tier_summary(state)
     total = sum(tiers.values()) or 1
     lines.append("Tiers: " + ", ".join(f"{t} {tiers.get(t, 0)} ({100 * tiers.get(t, 0) / total:.0f} %)"
                                        for t in ("high", "moderate", "low", "unknown")))
