@@ -35,7 +35,7 @@ def write_ndjson(folder: Path, n: int, seed: int, day: date) -> int:
     from monitor.core.plan import plan
     from monitor.core.risk import assess
     from monitor.demo.cohort import generate_cohort
-    from monitor.export.fhir import patient_bundle
+    from monitor.export.fhir.bundle import patient_bundle
     from monitor.settings import default_policy
 
     policy = default_policy()

@@ -8,7 +8,7 @@ batches (one query per table per batch), assess and plan every patient, store th
 It prints patients/s for the whole replan and for the pure core alone (assess + plan on the same
 facts, no database), and the peak resident memory of a fresh child process that does the replan.
 
-Targets (issue 3): ≥ 5,000 patients/s on one core, ≤ 1 GB at 100,000 patients.
+Targets: ≥ 5,000 patients/s on one core, ≤ 1 GB at 100,000 patients.
 """
 
 from __future__ import annotations

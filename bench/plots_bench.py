@@ -1,12 +1,12 @@
-"""Benchmark: 1,000 BMD trend plots (PNG files) using every core. Target (issue 2): 20 or more per second.
+"""Benchmark: 1,000 BMD trend plots (PNG files) using every core. Target: 20 or more per second.
 
     python bench/plots_bench.py [--plots 1000] [--workers 2] [--format png|svg] [--out DIR] [--fresh]
 
 The patients are the demo cohort (monitor.demo.cohort.generate_range). Each worker process imports
 everything, generates its share of the patients and draws three warm-up plots before the clock
 starts; then all workers start together (a barrier) and each, for every patient, gathers the plot's
-data (reports.plots.trend_data: series, courses, fractures, LSC changes), draws it on its reused
-Figure (reports.plots.TrendPlotter; `--fresh` builds a new Figure per plot as `bonemon report trend`
+data (reports.trend_plot.trend_data: series, courses, fractures, LSC changes), draws it on its reused
+Figure (reports.trend_plot.TrendPlotter; `--fresh` builds a new Figure per plot as `bonemon report trend`
 does) and writes the file. The rate is plots / wall time of that phase. The machine's load average
 is printed beside it, because the cores may be shared.
 """
@@ -33,17 +33,18 @@ WARM_UP = 3
 def worker(start: int, stop: int, fmt: str, out: str, fresh: bool, barrier, results) -> None:
     from monitor.demo.cohort import generate_range
     from monitor.settings import default_policy
-    from reports import plots
+    from reports.figures import save
+    from reports.trend_plot import TrendPlotter, trend_data, trend_figure
 
     policy = default_policy()
     cohort = list(generate_range(start, stop, seed=42, as_of=AS_OF))
-    plotter = plots.TrendPlotter()
+    plotter = TrendPlotter()
     folder = Path(out)
 
     def draw(facts) -> None:
-        data = plots.trend_data(facts, as_of=AS_OF, policy=policy, caption=f"MRN {facts.patient.mrn}")
-        fig = plots.trend_figure(data) if fresh else plotter.draw(data)
-        plots.save(fig, folder / f"trend-{facts.patient.mrn}.{fmt}")
+        data = trend_data(facts, as_of=AS_OF, policy=policy, caption=f"MRN {facts.patient.mrn}")
+        fig = trend_figure(data) if fresh else plotter.draw(data)
+        save(fig, folder / f"trend-{facts.patient.mrn}.{fmt}")
 
     for facts in cohort[:WARM_UP]:
         draw(facts)

@@ -1,4 +1,4 @@
-"""The audit trail: append-only rows, each hashed with the one before it (DESIGN §4).
+"""The audit trail: append-only rows, each hashed with the one before it (docs/architecture.md).
 
 Every writing transaction appends through `AuditTrail`, which takes the single `audit_head` row
 first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), assigns ids

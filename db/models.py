@@ -268,7 +268,7 @@ class AuditHeadRow(SQLModel, table=True):
     last_hash: str = Field(max_length=64)
 
 
-# --------------------------------------------------------------------------- the daily run (DESIGN §5)
+# --------------------------------------------------------------------------- the daily run (docs/architecture.md)
 
 
 class DailyRunRow(SQLModel, table=True):

@@ -20,13 +20,13 @@ CONFIG_MD = Path(__file__).with_name("config.md")
 BEGIN = "<!-- BEGIN config table (python docs/config_table.py --write) -->"
 END = "<!-- END config table -->"
 
-# A rule id of docs/rules.md: D1, B2-dmab, A1c, ALERT-IBN-DOSE. Section numbers ("§4.2"), DESIGN and
-# issue references in the registry point at texts outside the repository, so they are left out.
+# A rule id of docs/rules.md: D1, B2-dmab, A1c, ALERT-IBN-DOSE. The registry also names topic ids (WINDOW,
+# PDC) and, for operational keys, a docs/ page (docs/cli.md); this pattern leaves those unlinked.
 RULE_ID = re.compile(r"^(ALERT-[A-Z0-9-]+|[A-Z]\d+[a-z]?(-[A-Za-z]+)?)$")
 
 
 def rule_ids(spec: str) -> list[str]:
-    """The rule ids of a registry reference: '§4.5 N1, §11 q8' → ['N1']."""
+    """The rule ids of a registry reference: 'WINDOW, D2, D3' → ['D2', 'D3']."""
     return list(dict.fromkeys(token for token in re.split(r"[\s,]+", spec) if RULE_ID.match(token)))
 
 

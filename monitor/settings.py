@@ -26,42 +26,45 @@ PACKAGED_CONFIG = Path(__file__).with_name("config.toml")
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = key("URL", "database URL; SQLite file by default, postgresql+psycopg://… for shared use", "DESIGN §4")
-    busy_timeout_ms: int = key("ms", "how long SQLite waits for a lock before reporting it", "DESIGN §4")
+    url: str = key(
+        "URL", "database URL; SQLite file by default, postgresql+psycopg://… for shared use", "docs/config.md")
+    busy_timeout_ms: int = key("ms", "how long SQLite waits for a lock before reporting it", "docs/cli.md")
 
 
 @dataclass(frozen=True)
 class ClinicSettings:
-    timezone: str = key("IANA zone", "the clinic's calendar day comes from this zone", "DESIGN §3")
-    default_clinic: str = key("name", "clinic given to patients added without --clinic", "DESIGN §6")
+    timezone: str = key("IANA zone", "the clinic's calendar day comes from this zone", "docs/config.md")
+    default_clinic: str = key("name", "clinic given to patients added without --clinic", "docs/cli.md")
 
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    daily_at: str = key("HH:MM", "local time of the daily run (avoid 01:00–03:59 for DST)", "DESIGN §5")
-    catch_up: str = key("mode", "missed business dates to run on start", "DESIGN §5", ("all", "latest"))
-    misfire_grace_seconds: int = key("seconds", "APScheduler misfire grace time", "DESIGN §5")
-    lease_seconds: int = key("seconds", "how long a scheduler's lease lasts without renewal", "DESIGN §5")
-    batch_size: int = key("patients", "patients replanned per batch", "DESIGN §8")
+    daily_at: str = key("HH:MM", "local time of the daily run (avoid 01:00–03:59 for DST)", "docs/cli.md")
+    catch_up: str = key("mode", "missed business dates to run on start", "docs/cli.md", ("all", "latest"))
+    misfire_grace_seconds: int = key("seconds", "APScheduler misfire grace time", "docs/cli.md")
+    lease_seconds: int = key("seconds", "how long a scheduler's lease lasts without renewal", "docs/cli.md")
+    batch_size: int = key("patients", "patients replanned per batch", "docs/cli.md")
 
 
 @dataclass(frozen=True)
 class TaskSettings:
-    snooze_max_days: int = key("days", "a snooze may last at most this long", "issue 3")
+    snooze_max_days: int = key("days", "a snooze may last at most this long", "STATUS")
 
 
 @dataclass(frozen=True)
 class ReminderSettings:
-    escalate_high_after_days: int = key("days", "an overdue task this long is escalated to high", "issue 4")
-    escalate_critical_after_days: int = key("days", "an overdue task this long is escalated to critical", "issue 4")
+    escalate_high_after_days: int = key("days", "an overdue task this long is escalated to high", "STATUS")
+    escalate_critical_after_days: int = key("days", "an overdue task this long is escalated to critical", "STATUS")
 
 
 @dataclass(frozen=True)
 class FhirSettings:
-    mrn_system: str = key("URI", "Patient.identifier system used as MRN; empty = first identifier", "issue 6")
-    frax_system: str = key("URI", "local code system of FRAX Observations", "§10.2")
-    max_resource_mb: int = key("MB", "a FHIR resource (NDJSON line, Bundle entry) over this is refused", "issue 6")
-    validate_r4b: bool = key("bool", "also validate mapped resources with fhir.resources R4B (strict, slow)", "issue 6")
+    mrn_system: str = key("URI", "Patient.identifier system used as MRN; empty = first identifier", "docs/formats.md")
+    frax_system: str = key("URI", "local code system of FRAX Observations", "docs/formats.md")
+    max_resource_mb: int = key(
+        "MB", "a FHIR resource (NDJSON line, Bundle entry) over this is refused", "docs/formats.md")
+    validate_r4b: bool = key(
+        "bool", "also validate mapped resources with fhir.resources R4B (strict, slow)", "docs/formats.md")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ ALL_SECTIONS: dict[str, type] = {**POLICY_SECTIONS, **OTHER_SECTIONS}
 
 
 def registry() -> list[tuple[str, str, dataclasses.Field]]:
-    """Every config key as (section, key, field); the README table is checked against it."""
+    """Every config key as (section, key, field); docs/config.md's table is generated from it."""
     return [(name, f.name, f) for name, cls in ALL_SECTIONS.items() for f in dataclasses.fields(cls)]
 
 

@@ -1,11 +1,11 @@
-"""The physician's report of one patient: one self-contained HTML page (issue 2).
+"""The physician's report of one patient: one self-contained HTML page (`bonemon report patient`).
 
 Plain data in: the patient document of monitor.app.documents (tier, reasons, flags, tasks, alerts as of a
 date), her facts, the policy and the generation time; an HTML string out. Never a database session.
 
 The page shows the tier and its reasons in plain words (monitor.core.explain), alerts and open tasks, the
 AI and BMA timeline, the BMD trend (reports.trend_plot) with the table of BMD changes against the least
-significant change (SPEC §5), DXA results, bone turnover markers and fractures. Tables come from
+significant change (docs/rules.md LSC, CHANGE), DXA results, bone turnover markers and fractures. Tables come from
 small frames (`courses_frame`, `dxa_frame`, `changes_frame`, `markers_frame`). Plots are embedded as
 base64 PNG; tables sort with a few lines of inline JavaScript allowed by a Content-Security-Policy
 hash (nothing else may run, nothing is fetched); the CSS prints. jinja2 autoescape escapes every value.
@@ -112,7 +112,7 @@ def dxa_frame(facts: PatientFacts, *, as_of: date) -> pd.DataFrame:
 
 
 def changes_frame(facts: PatientFacts, *, as_of: date, policy: Policy) -> pd.DataFrame:
-    """Every BMD change between consecutive exams of one ROI on one scanner (SPEC §5), newest first."""
+    """Every BMD change between consecutive exams of one ROI on one scanner (CHANGE), newest first."""
     rows = [{"site": c.site.value.replace("_", " "), "side": c.side.value, "scanner": c.scanner,
              "from": c.previous_date.isoformat(), "to": c.date.isoformat(), "delta": c.delta, "lsc": c.lsc,
              "lsc_source": "facility" if c.lsc_from_facility else "ISCD fallback", "percent": c.percent,

@@ -104,7 +104,7 @@ def build_frame(rows: Iterable[Any], *, as_of: date, columns: Sequence[str] | No
     return frame.loc[index].reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- JSON (DESIGN §6)
+# --------------------------------------------------------------------------- JSON (docs/cli.md)
 
 
 def _records_json(frame: pd.DataFrame, keys: list[str]) -> str:

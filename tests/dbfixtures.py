@@ -353,7 +353,7 @@ def describe(result: Result) -> str:
 
 
 def error_line(result: Result) -> str:
-    """Asserts the contract of a domain error (DESIGN §6): exit 1, exactly one stderr line `Error: ...`."""
+    """Asserts the contract of a domain error (docs/cli.md): exit 1, exactly one stderr line `Error: ...`."""
     assert result.exit_code == 1, f"expected exit 1: {describe(result)}"
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and result.stderr.endswith("\n"), f"expected one stderr line: {describe(result)}"

@@ -1,4 +1,4 @@
-"""DESIGN §2: the pure core imports only the standard library and other pure modules; one clock."""
+"""Import rules (docs/architecture.md): the pure core imports only the standard library and pure modules; one clock."""
 
 from __future__ import annotations
 

@@ -77,3 +77,78 @@ def test_every_default_quoted_after_a_key_is_the_packaged_value():
         if float(v.replace("−", "-")) != data.get(s, {}).get(k)
     ]
     assert wrong == []
+
+
+# --------------------------------------------------------------------------- citations in the code
+
+# Code, tests and config.toml cite the project's own texts: SPEC.md and DESIGN.md are not in the repository.
+CITING = [ROOT / "config.toml", ROOT / "docs" / "config_table.py",
+          *(ROOT / top for top in ("monitor", "db", "reports", "tests", "bench"))]
+OUTSIDE = ("SPEC §", "SPEC.md", "DESIGN §")
+# The independent tester's vignettes are data that quote the specification they were written from.
+QUOTED = ROOT / "tests" / "vignettes"
+_ID = r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"
+CITATION = re.compile(rf"(?:docs/rules\.md|\brules:)[ ]+({_ID}(?:\s*(?:,|–|\band\b)\s*{_ID})*)")
+ANCHOR = re.compile(r"rules\.md#([A-Za-z0-9-]+)")
+
+
+def _texts() -> list[tuple[Path, str]]:
+    """Every UTF-8 text file of CITING except this test and the quoted vignettes."""
+    paths = [p for top in CITING for p in ([top] if top.is_file() else sorted(top.rglob("*")))]
+    out = []
+    for path in paths:
+        if (not path.is_file() or "__pycache__" in path.parts or path == Path(__file__).resolve()
+                or (QUOTED in path.parents and path.suffix == ".json")):
+            continue
+        try:
+            out.append((path, path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:  # gzip fixtures
+            continue
+    return out
+
+
+def _anchors() -> set[str]:
+    """GitHub's anchors of every heading of docs/rules.md (a `###` id's anchor is the id in lower case)."""
+    titles = re.findall(r"^#{1,6}\s+(.+?)\s*$", RULES, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", t.replace("`", "").lower()).replace(" ", "-") for t in titles}
+
+
+def _citations() -> list[tuple[str, str]]:
+    """(file:line, id) of every `docs/rules.md ID, ID–ID and ID` and `rules: ID` citation."""
+    out = []
+    for path, text in _texts():
+        for m in CITATION.finditer(text):
+            where = f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
+            out += [(where, rule) for rule in re.findall(_ID, m[1])]
+    return out
+
+
+def test_no_code_test_or_config_comment_cites_a_text_outside_the_repository():
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for path, text in _texts() for n, line in enumerate(text.splitlines(), 1)
+             if any(s in line for s in OUTSIDE)]
+    assert found == [], "cite docs/rules.md ids or docs/*.md instead of SPEC/DESIGN sections:\n" + "\n".join(found)
+
+
+def test_every_rules_md_citation_in_the_code_names_a_heading():
+    citations = _citations()
+    assert len({rule for _, rule in citations}) > 20, "expected the code to cite docs/rules.md by rule id"
+    headings = set(_headings())
+    unknown = [f"{where}: {rule}" for where, rule in citations if rule not in headings]
+    assert unknown == [], "docs/rules.md has no heading for these cited ids:\n" + "\n".join(unknown)
+
+
+def test_every_rules_md_anchor_in_the_code_exists():
+    anchors = _anchors()
+    assert {"d3", "b2-dmab", "alert-renal-zol5"} <= anchors
+    broken = [f"{path.relative_to(ROOT)}: #{a}" for path, text in _texts() for a in ANCHOR.findall(text)
+              if a not in anchors]
+    assert broken == []
+
+
+def test_every_registry_reference_is_a_rule_heading_or_a_docs_page():
+    headings = set(_headings())
+    wrong = [f"[{s}] {k}: {token}" for s, k, f in registry()
+             for token in re.split(r"[\s,]+", f.metadata["spec"]) if token
+             if token not in headings and not (token.startswith("docs/") and (ROOT / token).is_file())]
+    assert wrong == []

@@ -1,4 +1,4 @@
-"""The daily run of one clinic scope and business date (DESIGN §1, §5): the use case behind both
+"""The daily run of one clinic scope and business date (docs/architecture.md): the use case behind both
 `bonemon remind` and the scheduler.
 
 A run (1) claims its ledger row, committed as `running`; then, in ONE transaction, (2) replans the

@@ -1,4 +1,4 @@
-"""The patient document of DESIGN §6 (`patient show --json`), built from plain values.
+"""The patient document (`patient show --json`, docs/cli.md), built from plain values.
 
 Pure: facts, the assessment and plan as of a date, and what staff did to the stored tasks
 (snooze, manual done) go in; a JSON-ready dict comes out. The human view renders the same dict.

@@ -101,7 +101,7 @@ class LazyGroup(click.Group):
 def main(ctx: click.Context, db_url: str | None, config_path: str | None, user: str | None) -> None:
     """bonemon: bone-health monitoring for women with breast cancer on aromatase inhibitors.
 
-    Tiers and due dates follow SPEC.md; every change is audited. Dates are YYYY-MM-DD.
+    Tiers and due dates follow docs/rules.md; every change is audited. Dates are YYYY-MM-DD.
     """
     from monitor.cli.state import CliState
 

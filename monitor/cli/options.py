@@ -9,7 +9,7 @@ from monitor.intake.parsing import as_bool, as_date, as_decimal, as_float, as_in
 __all__ = ["as_bool", "as_date", "as_decimal", "as_float", "as_int", "clinic_option", "emit_json", "json_option"]
 
 clinic_option = click.option("--clinic", metavar="TEXT", help="Clinic, when the MRN exists in several clinics.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (DESIGN §6 shape).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (its shape is in docs/cli.md).")
 
 
 def emit_json(data: object) -> None:

@@ -68,7 +68,7 @@ def update(state, mrn, name, phone, new_clinic, clinic, menopause, sex, birth_da
     with state.write() as session:
         lookup_clinic = clinic
         if clinic and not new_clinic:
-            # DESIGN §6: `patient update MRN --clinic TEXT` changes the clinic.
+            # docs/cli.md: `patient update MRN --clinic TEXT` changes the clinic.
             try:
                 find_patient(session, mrn, clinic)
             except NotFound:  # not in that clinic: it is the clinic to move her to

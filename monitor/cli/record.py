@@ -157,7 +157,7 @@ def vitals(state, mrn, day, weight_kg, height_cm, bmi, waist_cm, clinic) -> None
 @click.option("--date", "day", required=True, metavar="D",
               help="Date of the note; `undated` for evidence with no date (counts on every date).")
 @click.option("--kind", required=True, metavar="KIND",
-              help="dental_check, bone_metastasis, ofs, risk_review, holiday_review, bma_declined, … (see README).")
+              help="dental_check, bone_metastasis, ofs, risk_review, holiday_review, bma_declined, … (docs/cli.md).")
 @click.option("--text", metavar="TEXT")
 @clinic_option
 @click.pass_obj

@@ -14,7 +14,7 @@ TERMINAL_ROWS = 500
 @click.option("--as-of", metavar="D", help="Business date (default: today in the clinic's zone).")
 @click.option("--clinic", metavar="TEXT", help="Only this clinic (default: every clinic).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: the terminal; csv: Excel (UTF-8 with BOM); json: DESIGN §6; html: one page.")
+              help="table: the terminal; csv: Excel (UTF-8 with BOM); json: the shape in docs/cli.md; html: one page.")
 @click.option("--out", metavar="PATH", help="Write the worklist to this file instead of the terminal.")
 @click.pass_obj
 def remind(state, as_of, clinic, fmt, out) -> None:

@@ -1,4 +1,4 @@
-"""`bonemon scheduler start|status`: the persistent daily scheduler (DESIGN §5)."""
+"""`bonemon scheduler start|status`: the persistent daily scheduler (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ def start(state) -> None:
     """
     import logging
 
-    from monitor.scheduler.jobs import Service
+    from monitor.scheduler.process import SchedulerProcess
 
     state.require_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    Service(state.url, state.settings).serve()
+    SchedulerProcess(state.url, state.settings).serve()
 
 
 @scheduler.command("status")
@@ -35,7 +35,7 @@ def start(state) -> None:
 @click.pass_obj
 def status(state, as_json) -> None:
     """Next run, the lease holder and the last runs (newest first, at most 50)."""
-    from monitor.scheduler.jobs import status_document
+    from monitor.scheduler.status import status_document
 
     state.require_schema()
     with state.read() as session:

@@ -1,4 +1,4 @@
-"""Adherence metrics (SPEC §8) and bisphosphonate exposure (SPEC §4.7).
+"""Adherence metrics (docs/rules.md PDC, COVER, MPR, PERSISTENCE) and bisphosphonate exposure (EXPOSURE).
 
 Pure and plain: every function takes dates, day counts and the policy, so the planner and the
 adherence reports compute the same numbers. A *fill* is `(date, days covered)`: an oral dispense
@@ -66,7 +66,7 @@ def course_for(dose: Dose, courses: Iterable[TherapyCourse]) -> TherapyCourse | 
 
 
 def cover_days(dose: Dose, course: TherapyCourse | None, policy: Policy) -> int | None:
-    """Days one dose covers (SPEC §8): denosumab, ZOL 5 mg, ZOL 4 mg and IV ibandronate by regimen;
+    """Days one dose covers (COVER): denosumab, ZOL 5 mg, ZOL 4 mg and IV ibandronate by regimen;
     an oral dispense by its days supply (None when the supply is unknown)."""
     if dose.drug is Drug.DENOSUMAB:
         return policy.denosumab.cover_days
@@ -154,7 +154,7 @@ def mpr(fills: Iterable[Fill], end: date, *, start: date | None = None, cap: boo
 
 
 def is_adherent(value: float | None, policy: Policy) -> bool | None:
-    """PDC ≥ threshold (SPEC §8, PQA 0.80); None when there is no PDC."""
+    """PDC ≥ threshold (PDC, PQA 0.80); None when there is no PDC."""
     return None if value is None else value >= policy.adherence.pdc_threshold
 
 
@@ -169,7 +169,7 @@ class Persistence:
 
 def oral_persistence(fills: Iterable[Fill], end: date, *, gap_days: int) -> Persistence | None:
     """Oral therapy is persistent while no run of more than `gap_days` uncovered days follows a
-    supply (SPEC §8): discontinued on supply end + gap_days + 1. None without fills."""
+    supply (PERSISTENCE): discontinued on supply end + gap_days + 1. None without fills."""
     cov = shifted_coverage([(d, n) for d, n in fills if d <= end])
     if not cov:
         return None
@@ -183,7 +183,7 @@ def oral_persistence(fills: Iterable[Fill], end: date, *, gap_days: int) -> Pers
 
 @dataclass(frozen=True, slots=True)
 class DoseTiming:
-    """One denosumab dose against the target set by the dose before it (SPEC §4.5 N1)."""
+    """One denosumab dose against the target set by the dose before it (N1, ON-TIME)."""
 
     date: date
     target: date
@@ -212,7 +212,7 @@ def denosumab_persistent(dose_dates: Iterable[date], end: date, policy: Denosuma
     return end <= add_days(add_months(days[-1], policy.interval_months), policy.on_time_days)
 
 
-# --------------------------------------------------------------------------- exposure (SPEC §4.7)
+# --------------------------------------------------------------------------- exposure (EXPOSURE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +271,7 @@ def exposure_reaches_one(
     oral_fills: Iterable[Fill], iv_doses: Iterable[tuple[date, int]], policy: HolidayPolicy, *,
     oral_continues: bool = False,
 ) -> date | None:
-    """The first date on which E ≥ 1 (SPEC §4.7), in exact integer arithmetic.
+    """The first date on which E ≥ 1 (EXPOSURE, H-REVIEW), in exact integer arithmetic.
 
     `iv_doses` are (date, interval months), past and projected. With `oral_continues` the oral
     regimen is assumed to go on without a gap after its last supply ends (the projection "if

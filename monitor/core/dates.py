@@ -1,4 +1,4 @@
-"""Calendar arithmetic of SPEC §4.1: months are calendar months clamped at month end; days are exact."""
+"""Calendar arithmetic of docs/rules.md MONTHS: months are calendar months clamped at month end; days are exact."""
 
 from __future__ import annotations
 

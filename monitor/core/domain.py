@@ -1,8 +1,8 @@
-"""Domain values of SPEC §1: the facts the planner reads and what it returns.
+"""Domain values of docs/rules.md AS-OF: the facts the planner reads and what it returns.
 
 Everything here is a frozen dataclass or a StrEnum, imports only the standard library, and knows
 nothing of storage or the clock. Dates are `datetime.date`; T- and Z-scores are `Decimal` so the
-rounding of SPEC A3 is exact.
+rounding of A3 is exact.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class DxaSite(StrEnum):
     TOTAL_HIP = "total_hip"
     RADIUS_33 = "radius_33"
     UNSPECIFIED = "unspecified"
-    # Stored but never used for tiering (SPEC A1).
+    # Stored but never used for tiering (A1).
     TROCHANTER = "trochanter"
     WARDS = "wards"
     SINGLE_VERTEBRA = "single_vertebra"
@@ -236,7 +236,7 @@ class Severity(StrEnum):
 SEVERITY_ORDER = (Severity.BLOCK, Severity.CRITICAL, Severity.HIGH, Severity.WARN)
 
 
-# --------------------------------------------------------------------------- facts (SPEC §1)
+# --------------------------------------------------------------------------- facts (AS-OF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +377,7 @@ class Vitals:
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """A dated (or undated, SPEC A1c) clinical note of a known kind."""
+    """A dated (or undated, A1c) clinical note of a known kind."""
 
     kind: NoteKind
     date: date | None
@@ -422,7 +422,7 @@ def iter_facts(facts: PatientFacts):
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """SPEC §2: tier and why, as of one date."""
+    """TIER, T-MIN and FLAGS: tier and why, as of one date."""
 
     as_of: date
     tier: Tier
@@ -441,7 +441,7 @@ class Assessment:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One due window (SPEC §4.1). `done_on` is the date of the fact that completed it, if any."""
+    """One due window (WINDOW; its status: STATUS). `done_on` is the date of the fact that completed it, if any."""
 
     kind: TaskKind
     rule: str

@@ -1,4 +1,4 @@
-"""A patient's history over a period, for the adherence audit (SPEC §8; issue 3).
+"""A patient's history over a period, for the adherence audit (docs/rules.md AUDIT, PDC, ON-TIME).
 
 Pure: facts, a period [start, end] and the policy in, frozen dataclasses out; never reads the clock.
 
@@ -18,7 +18,7 @@ latest falls between two replays one more replay, on latest + 1, decides it. A c
 identity changed in the replan that made it is matched to the open task of its kind that left the
 plan at that moment. Staff's manual "done" (stored on the task row) counts as a completion on its date.
 
-Outcomes (SPEC §4.1): done in [earliest, latest] is on time, before earliest early, after latest
+Outcomes (STATUS, ON-TIME): done in [earliest, latest] is on time, before earliest early, after latest
 late; not done by a day after latest is overdue; otherwise the task is still open (not judged). Each
 judged task has one *resolution date*: its completion, or latest + 1 when it became overdue; a period
 counts the tasks resolved in it, so a task is never counted in two periods' on-time rates.
@@ -262,7 +262,7 @@ class Met(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StopRecord:
-    """A documented denosumab stop and the sequential bisphosphonate (SPEC §4.5 N3, §8)."""
+    """A documented denosumab stop and the sequential bisphosphonate (N3, AUDIT)."""
 
     stop: date
     last_dose: date

@@ -1,4 +1,4 @@
-"""Least significant change between DXA exams (SPEC §5).
+"""Least significant change between DXA exams (docs/rules.md LSC, CHANGE).
 
 Pure. A change is measured between consecutive exams of the same ROI (site and side) on the same
 scanner, in g/cm² (never from T-scores). Only the lumbar spine, total hip and femoral neck are
@@ -104,7 +104,7 @@ def bmd_changes(dxa_rois: Iterable[DxaRoi], policy: Policy | LscPolicy, *, after
 
 def latest_bmd_changes(dxa_rois: Iterable[DxaRoi], policy: Policy | LscPolicy) -> list[BmdChange]:
     """`latest_changes(bmd_changes(...))` in one pass: the changes measured on the most recent exam
-    date that has any (the "latest comparison" of SPEC §5 flags)."""
+    date that has any (the "latest exam that has any" of CHANGE-FLAGS)."""
     lsc_policy = policy.lsc if isinstance(policy, Policy) else policy
     pairs: dict[tuple[DxaSite, Side, str], list] = {}  # key → [previous exam, last exam]
     for roi in dxa_rois:

@@ -1,7 +1,8 @@
-"""The monitoring plan (SPEC §4, §5 flags, §7): `plan(facts, assessment, *, as_of, policy) -> Plan`.
+"""The monitoring plan: `plan(facts, assessment, *, as_of, policy) -> Plan`: the monitoring tasks, the
+CHANGE-FLAGS and the safety alerts of docs/rules.md (ONE-OPEN, COMPLETION, VALID-UNTIL).
 
 Pure: never reads the clock; facts dated after `as_of` are ignored. For each task kind the plan
-holds at most one open task (the first applicable, unsatisfied rule in SPEC precedence) and the
+holds at most one open task (the first applicable, unsatisfied rule in ONE-OPEN precedence) and the
 most recently completed one (`done_on` set), so status is derived by `domain.task_status`.
 
 The completed task of a kind is the task that was open just before the completing fact: the
@@ -188,7 +189,7 @@ def _iv_dose_dates(tl: Timeline) -> list[date]:
 
 
 def _lsc_flags(tl: Timeline, latest: list[BmdChange]) -> list[str]:
-    """SPEC §5 actions for the latest comparison (the changes measured on the latest exam date)."""
+    """CHANGE-FLAGS for the latest comparison (the changes measured on the latest exam date)."""
     flags = []
     losses = [c for c in latest if c.direction is Direction.LOSS]
     if losses:
@@ -211,7 +212,7 @@ def _lsc_flags(tl: Timeline, latest: list[BmdChange]) -> list[str]:
 
 
 def _assessment_changes(tl: Timeline, a: Assessment, horizon: Horizon) -> None:
-    """Dates on which risk.assess can give another answer with no new fact (SPEC A4, A6, A8)."""
+    """Dates on which risk.assess can give another answer with no new fact (A4, A6, A8)."""
     r = tl.policy.risk
     if a.bmd_date is not None:
         horizon.add(add_days(add_months(a.bmd_date, r.bmd_fresh_months), 1))

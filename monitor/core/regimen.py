@@ -1,8 +1,8 @@
-"""Which bisphosphonate regimen a dose belongs to (SPEC §3, §4.6), its interval, window and cover, and the
-agent (drug and regimen) a BMA course gives, as the safety alerts tell them apart.
+"""Which bisphosphonate regimen a dose belongs to (docs/rules.md REGIMEN, BP-IV), its interval, window and cover,
+and the agent (drug and regimen) a BMA course gives, as the safety alerts tell them apart.
 
 Pure. The regimen decides the next-dose window of an IV bisphosphonate, the days one dose covers
-for PDC (§8) and the months it adds to holiday exposure (§4.7). Oral bisphosphonates have no
+for PDC (COVER) and the months it adds to holiday exposure (EXPOSURE). Oral bisphosphonates have no
 per-dose schedule: adherence is measured by PDC.
 """
 
@@ -26,16 +26,16 @@ class Regimen(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class IvSchedule:
-    """Next-dose window of an IV regimen (SPEC §4.6): target = last dose + interval."""
+    """Next-dose window of an IV regimen (BP-IV): target = last dose + interval."""
 
     interval_months: int
     early_days: int  # earliest = target − this
     late_days: int  # latest = target + this (the booking grace)
-    cover_days: int  # days one dose covers for PDC (§8)
+    cover_days: int  # days one dose covers for PDC (COVER)
 
 
 def bp_regimen(dose: Dose, course: TherapyCourse | None, policy: BisphosphonatePolicy) -> Regimen:
-    """SPEC §4.6: from the dose's strength, else the course's strength or interval, else ZOL 5 mg.
+    """REGIMEN: from the dose's strength, else the course's strength or interval, else ZOL 5 mg.
 
     A zoledronic-acid strength below the 5 mg osteoporosis dose is the adjuvant 4 mg regimen (its
     renal dose reductions are 3.0–3.5 mg). Ibandronate is IV when its route says so or its strength

@@ -1,7 +1,7 @@
-"""Fracture-risk tier as of a date (SPEC §2): `assess(facts, *, as_of, policy) -> Assessment`.
+"""Fracture-risk tier as of a date (docs/rules.md TIER, H1–UX): `assess(facts, *, as_of, policy) -> Assessment`.
 
 Pure. Facts dated after `as_of` are ignored; undated notes count on every date (A1c). Order of
-the algorithm follows SPEC §2.2: every H rule that holds is a reason; otherwise the one rule that
+the algorithm follows TIER: every H rule that holds is a reason; otherwise the one rule that
 decided.
 """
 
@@ -42,13 +42,13 @@ ASCO_SITES = (DxaSite.LUMBAR_SPINE, DxaSite.FEMORAL_NECK, DxaSite.TOTAL_HIP)
 
 
 def round_t(value: Decimal) -> Decimal:
-    """SPEC A3: one decimal, half away from zero, in decimal arithmetic (−1.05 → −1.1)."""
+    """A3: one decimal, half away from zero, in decimal arithmetic (−1.05 → −1.1)."""
     return value.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
 class BmdAssessment:
-    """SPEC A1–A2, A6: one DXA assessment and how old it is."""
+    """T-MIN, A1–A2, A6: one DXA assessment and how old it is."""
 
     rois: tuple[DxaRoi, ...]
     t_min: Decimal | None
@@ -94,7 +94,7 @@ class FraxReading:
 
 
 def frax_reading(facts: PatientFacts, as_of: date, policy: Policy) -> FraxReading:
-    """SPEC A8: the latest FRAX counts if ≤ 12 m old and not older than the latest fracture or DXA."""
+    """A8: the latest FRAX counts if ≤ 12 m old and not older than the latest fracture or DXA."""
     past = [f for f in facts.frax if f.date <= as_of]
     if not past:
         return FraxReading(False, False)
@@ -114,7 +114,7 @@ def frax_reading(facts: PatientFacts, as_of: date, policy: Policy) -> FraxReadin
 
 
 def exit_reasons(facts: PatientFacts, as_of: date, policy: Policy) -> tuple[list[str], list[str]]:
-    """SPEC §0.2, A11, ALERT-EXIT: (reasons the patient leaves the pathway, flags)."""
+    """SCOPE, A11, ALERT-EXIT: (reasons the patient leaves the pathway, flags)."""
     exits: list[str] = []
     flags: list[str] = []
     p = facts.patient
@@ -153,7 +153,7 @@ def exit_reasons(facts: PatientFacts, as_of: date, policy: Policy) -> tuple[list
 
 
 def lifestyle_flags(facts: PatientFacts, as_of: date, policy: Policy) -> list[str]:
-    """SPEC A14, from the latest vitals that carry each measurement."""
+    """A14, from the latest vitals that carry each measurement."""
     flags: list[str] = []
     past = [v for v in facts.vitals if v.date <= as_of]
     bmi = next((v.bmi_value for v in sorted(past, key=lambda v: v.date, reverse=True) if v.bmi_value is not None), None)
@@ -194,7 +194,7 @@ def bma_indicated(
     tier: Tier, t: Decimal | None, bmd: BmdAssessment, frax: FraxReading, facts: PatientFacts, as_of: date,
     policy: Policy, ai_positive: bool,
 ) -> bool:
-    """SPEC §2.5: profiles change only this output."""
+    """PROFILES: profiles change only this output."""
     r = policy.risk
     if r.profile == "paper":
         return tier in (Tier.MODERATE, Tier.HIGH)

@@ -1,4 +1,4 @@
-"""Treatment episodes as of a date: effective courses, supply coverage and AI status (SPEC A4, A5).
+"""Treatment episodes as of a date: effective courses, supply coverage and AI status (docs/rules.md A4, A5).
 
 Pure: takes facts and `as_of`, never the clock. A course that began after `as_of` is invisible
 (its plan, if it had one, still counts as a plan); a stop after `as_of` has not happened yet.
@@ -91,7 +91,7 @@ class Coverage:
 
 def shifted_coverage(fills: Iterable[tuple[date, int]]) -> list[Coverage]:
     """PQA coverage: a fill on d with n days covers n days; an overlapping fill starts the day after
-    the earlier supply ends (SPEC §8). Returns merged, non-overlapping intervals."""
+    the earlier supply ends (PDC). Returns merged, non-overlapping intervals."""
     out: list[Coverage] = []
     next_free: date | None = None
     for day, supply in sorted(fills):
@@ -129,7 +129,7 @@ class AIState:
 
 
 def ai_state(facts: PatientFacts, as_of: date, policy: RiskPolicy) -> AIState:
-    """SPEC A4: CURRENT > PLANNED > PAST > NONE. Tamoxifen is not an AI."""
+    """A4: CURRENT > PLANNED > PAST > NONE. Tamoxifen is not an AI."""
     flags: list[str] = []
     current = planned = None
     existed = False

@@ -1,7 +1,7 @@
-"""The patient's facts as known on one date, indexed once for the schedule rules (SPEC §4).
+"""The patient's facts as known on one date, indexed once for the schedule rules (docs/rules.md AS-OF).
 
 Pure. `Timeline(facts, on, policy)` keeps only what was known on `on`: facts dated on or before
-it, undated notes (SPEC A1c), and each course as `therapy.known_as_of` shows it (a start or stop
+it, undated notes (A1c), and each course as `therapy.known_as_of` shows it (a start or stop
 after `on` has not happened yet; a plan is known on every date). The schedule modules read these
 indexes instead of scanning the facts again, and the planner builds a second, earlier timeline
 when it needs the task that was open just before a completing fact.

@@ -22,7 +22,7 @@ from monitor.core.errors import DataError
 
 E = TypeVar("E")
 
-# Brand names, biosimilars, salts and spellings that map to one drug (SPEC §10.3, DESIGN §6).
+# Brand names, biosimilars, salts and spellings that map to one drug (`--drug` of docs/cli.md).
 DRUG_ALIASES: dict[str, Drug] = {
     "arimidex": Drug.ANASTROZOLE,
     "femara": Drug.LETROZOLE,
@@ -66,7 +66,7 @@ DRUG_ALIASES: dict[str, Drug] = {
 # Denosumab biosimilars carry a four-letter suffix (denosumab-bbdz, -bmwo, -desu, -kyqq, ...).
 DENOSUMAB_PREFIX = "denosumab"
 
-# RxNorm ingredient codes (SPEC §10.3); product-level codes live with the FHIR importer.
+# RxNorm ingredient codes; product-level codes live with the FHIR importer (monitor/intake/fhir/codes.py).
 RXNORM_INGREDIENT: dict[str, Drug] = {
     "84857": Drug.ANASTROZOLE,
     "72965": Drug.LETROZOLE,

@@ -1,7 +1,7 @@
 """Measurements of the synthetic cohort: DXA series, fractures, FRAX, bone turnover markers, vitals.
 
 Private to monitor.demo.cohort. BMD follows the treatment state written by monitor.demo.therapy: it falls
-1–3 %/year on an AI without a bone-modifying agent (SPEC §5), is stable or rises on one, and
+1–3 %/year on an AI without a bone-modifying agent (docs/rules.md CHANGE), is stable or rises on one, and
 rebounds downwards after denosumab ends without a bisphosphonate. T-scores are computed from the
 rounded BMD against one young-adult reference per site: T = (BMD − mean) / SD, two decimals.
 """
@@ -33,7 +33,7 @@ REFERENCE = (
     (DxaSite.FEMORAL_NECK, 0.858, 0.120, 0.020),
     (DxaSite.TOTAL_HIP, 0.942, 0.122, 0.012),
 )
-# Scanner ids and their small calibration offset against the reference (why SPEC §5 compares one scanner).
+# Scanner ids and their small calibration offset against the reference (why CHANGE compares one scanner only).
 SCANNERS = {"HOLOGIC-A": 1.000, "HOLOGIC-B": 1.008, "GE-A": 0.991, "GE-B": 1.012}
 SCANNER_IDS = tuple(SCANNERS)
 NATURAL = (-0.007, -0.006, -0.006)  # late postmenopause, ~0.5–1 %/year

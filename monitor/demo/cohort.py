@@ -6,7 +6,7 @@ clinics): a cohort of 100,000 can be generated lazily, in any order, or in paral
 (`generate_range`), in constant memory. Pure: no clock, no I/O, standard library only.
 
 Every fact passes monitor.intake.validate with today = as_of, and nothing is dated after `as_of` except a
-planned AI start up to `as_of` + 60 days. The histories follow SPEC §1–§8; composition (about):
+planned AI start up to `as_of` + 60 days. The histories follow docs/rules.md; composition (about):
 
 - endocrine therapy: 77 % on an AI, 5 % planned only, 15 % finished 5 years, 3 % stopped one early
   (arthralgia; then another AI or tamoxifen); 15 % switched from tamoxifen.
@@ -190,7 +190,7 @@ def _bma_decision(s: Story, exams: list[int], t_min: float | None, hip_or_verteb
 
 
 def _metastasis(s: Story) -> None:
-    """Bone metastases (SPEC §0.2 exit): a note; some a pathological fracture, some denosumab 120 mg q4w."""
+    """Bone metastases (a SCOPE exit): a note; some a pathological fracture, some denosumab 120 mg q4w."""
     rng = s.rng
     on = s.end - randint(rng, 0, 700)
     s.note(NoteKind.BONE_METASTASIS, on, "bone scan: metastases")

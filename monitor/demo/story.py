@@ -129,7 +129,7 @@ class Story:
             self.lab(LabAnalyte.CREATININE, on, float(round(62.0 * (90.0 / e) ** 0.85)))
 
     def predose_labs(self, dose_day: int, *, iv: bool, vitamin_d: bool) -> None:
-        """Drawn 1–21 days before an injection or infusion (SPEC §4.5 N2, §4.6, §7)."""
+        """Drawn 1–21 days before an injection or infusion (docs/rules.md N2, BP-IV: the pre-dose safety labs)."""
         on = max(self.birth, dose_day - randint(self.rng, 1, 21))
         self.calcium(on)
         if iv:

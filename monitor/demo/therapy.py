@@ -17,7 +17,7 @@ SUPPLY_DAYS = 90
 COMPLETED = "completed 5 years"
 
 # Annual log-rates of BMD change (lumbar spine, femoral neck, total hip) on each agent while on an AI,
-# and the factor on the baseline CTX and P1NP (SPEC §5 and §6 orders of magnitude).
+# and the factor on the baseline CTX and P1NP (orders of magnitude of docs/rules.md CHANGE and BTM-RESPONSE).
 DMAB = ((0.030, 0.016, 0.019), 0.12, 0.30)
 ZOL = ((0.022, 0.011, 0.014), 0.40, 0.50)
 ALN_GOOD = ((0.016, 0.008, 0.010), 0.45, 0.55)
@@ -141,7 +141,7 @@ def _holiday_from(s: Story) -> int | None:
 
 
 def _holiday(s: Story, stop: int) -> None:
-    """Close the bisphosphonate course just appended with a holiday (SPEC §4.7)."""
+    """Close the bisphosphonate course just appended with a holiday (HOLIDAY)."""
     if stop > s.end:
         return
     s.note(NoteKind.HOLIDAY_REVIEW, stop - randint(s.rng, 0, 30), "AI completed, fracture risk reviewed: pause")

@@ -1,4 +1,4 @@
-"""The documented CSV format (README "CSV import"): one record per row, validated row by row.
+"""The documented CSV format (docs/formats.md "CSV import"): one record per row, validated row by row.
 
 Columns: `mrn`, `record` (patient, therapy_start, therapy_stop, dose, dxa, marker, lab, fracture,
 frax, vitals, note), optional `clinic`, and the value columns of monitor.intake.factbuild.COLUMNS. Every

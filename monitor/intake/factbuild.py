@@ -147,7 +147,7 @@ BUILDERS: dict[str, Callable[[Cells, Policy], Built]] = {
     "note": build_note,
 }
 
-# Columns each CSV record type may fill (besides mrn, clinic and record); README documents them.
+# Columns each CSV record type may fill (besides mrn, clinic and record); docs/formats.md documents them.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": ("birth_date", "name", "phone", "sex", "menopause", "deceased_date"),
     "therapy_start": ("drug", "date", "planned", "dose_mg", "interval_months"),

@@ -1,4 +1,4 @@
-"""What an import tells its user, per file (DESIGN §6 `import --json` shape)."""
+"""What an import tells its user, per file (the `import --json` shape of docs/cli.md)."""
 
 from __future__ import annotations
 

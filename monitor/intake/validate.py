@@ -1,4 +1,4 @@
-"""Checks every fact before it is written (DESIGN §7): one DataError naming field, value and what is allowed.
+"""Checks every fact before it is written (docs/cli.md, exit 1): one DataError naming field, value and what is allowed.
 
 Pure: `today` (the clinic's calendar day) is passed in. The CLI, the CSV importer and the FHIR
 importer all call these, so every entry path refuses the same things.

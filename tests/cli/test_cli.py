@@ -1,7 +1,7 @@
-"""Happy paths of every command of DESIGN §6 that exists now, on SQLite and PostgreSQL.
+"""Happy paths of every command of docs/cli.md that exists now, on SQLite and PostgreSQL.
 
 Each test runs `bonemon` in-process with a frozen clinic day (2025-06-01) and checks what the user
-sees (stdout, JSON shapes of DESIGN §6) and what was stored.
+sees (stdout, JSON shapes of docs/cli.md) and what was stored.
 """
 
 from __future__ import annotations

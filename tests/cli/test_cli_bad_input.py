@@ -1,4 +1,4 @@
-"""Bad input everywhere (DESIGN §7): one line `Error: ...` naming field, value and what is allowed; exit 1;
+"""Bad input everywhere (docs/cli.md): one line `Error: ...` naming field, value and what is allowed; exit 1;
 the database exactly as it was. One row per bad input per command, on SQLite and PostgreSQL.
 
 Today is frozen at 2025-06-01 (clinic zone). P1 was born 1950-01-01, takes letrozole since

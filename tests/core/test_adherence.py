@@ -1,4 +1,4 @@
-"""SPEC §8 adherence metrics and §4.7 exposure, hand-computed."""
+"""Adherence metrics (docs/rules.md PDC, COVER, MPR, PERSISTENCE) and exposure (EXPOSURE), hand-computed."""
 
 from __future__ import annotations
 

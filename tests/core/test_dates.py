@@ -1,4 +1,4 @@
-"""SPEC §4.1 calendar arithmetic: months clamp at month end; dates are strict YYYY-MM-DD."""
+"""docs/rules.md MONTHS, calendar arithmetic: months clamp at month end; dates are strict YYYY-MM-DD."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from monitor.core.errors import DataError
 @pytest.mark.parametrize(
     ("start", "months", "expected"),
     [
-        (date(2025, 8, 31), 6, date(2026, 2, 28)),  # SPEC §4.1 example
+        (date(2025, 8, 31), 6, date(2026, 2, 28)),  # the MONTHS example
         (date(2023, 8, 31), 6, date(2024, 2, 29)),  # into a leap February
         (date(2024, 2, 29), 12, date(2025, 2, 28)),  # leap day + 12 m
         (date(2024, 2, 29), 48, date(2028, 2, 29)),
         (date(2025, 1, 31), 1, date(2025, 2, 28)),
         (date(2025, 3, 31), -1, date(2025, 2, 28)),
-        (date(2025, 3, 10), 6, date(2025, 9, 10)),  # SPEC D3 example
-        (date(2021, 3, 1), 54, date(2025, 9, 1)),  # SPEC §4.8 example
+        (date(2025, 3, 10), 6, date(2025, 9, 10)),  # the D3 example
+        (date(2021, 3, 1), 54, date(2025, 9, 1)),  # the E1 example
         (date(2025, 12, 15), 1, date(2026, 1, 15)),  # year boundary
         (date(2100, 1, 29), 1, date(2100, 2, 28)),  # 2100 is not a leap year
         (date(2000, 1, 29), 1, date(2000, 2, 29)),  # 2000 is

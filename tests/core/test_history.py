@@ -1,4 +1,4 @@
-"""monitor.core.history: the task history of a period (replayed planner) and the other adherence numbers (SPEC §8)."""
+"""monitor.core.history (docs/rules.md AUDIT): a period's task history (replayed planner) and the other numbers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from monitor.core.history import Met, Outcome, judge, task_history
 
 PATIENT = Patient("P1", date(1955, 3, 1), menopause=Menopause.POST)
 YEAR_2025 = {"start": date(2025, 1, 1), "end": date(2025, 12, 31)}
-FIRST_DOSE = date(2025, 1, 15)  # SPEC §4.5 worked example: target 2025-07-15, earliest 06-17, on time up to 08-12
+FIRST_DOSE = date(2025, 1, 15)  # the N1 example: target 2025-07-15, earliest 06-17, on time up to 08-12
 
 
 def dmab_patient(*doses: date, stop: date | None = None, extra_doses: tuple[Dose, ...] = ()) -> PatientFacts:
@@ -404,7 +404,7 @@ def test_patient_audit_bundles_every_number_of_the_period(policy):
 
 
 def test_the_history_is_pure(policy):
-    """Standard library and pure monitor modules only; never the clock (DESIGN §2)."""
+    """Standard library and pure monitor modules only; never the clock (docs/architecture.md, import rules)."""
     source = Path(history.__file__).read_text(encoding="utf-8")
     names = set()
     for node in ast.walk(ast.parse(source)):

@@ -1,4 +1,4 @@
-"""SPEC §5: least significant change between DXA exams of one ROI on one scanner."""
+"""docs/rules.md LSC, CHANGE: least significant change between DXA exams of one ROI on one scanner."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The plan's contract: pathway exits and death, one open and one completed task per kind, alert
-order, SPEC §5 flags, undated notes, and facts after as_of."""
+order, the docs/rules.md CHANGE-FLAGS, undated notes, and facts after as_of."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def test_an_undated_note_counts_on_every_date(policy):
     assert open_task(make_plan(f, "2024-01-10", policy), TaskKind.ADHERENCE_SWITCH).anchor == D("2023-12-01")
 
 
-# --------------------------------------------------------------------------- SPEC §5 flags
+# --------------------------------------------------------------------------- CHANGE-FLAGS
 
 
 def hip(day: str, bmd: float, scanner: str = "S1"):

@@ -1,4 +1,4 @@
-"""SPEC §2: the tier function, rule by rule, with boundaries on both sides."""
+"""docs/rules.md TIER, H1–UX: the tier function, rule by rule, with boundaries on both sides."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def run(f: PatientFacts, as_of: date = AS_OF, policy=None):
     return assess(f, as_of=as_of, policy=policy)
 
 
-# --------------------------------------------------------------------------- SPEC §2.4 examples
+# --------------------------------------------------------------------------- worked examples
 
 
 @pytest.mark.parametrize(
@@ -401,7 +401,7 @@ def test_a_dispense_without_a_course_implies_one(policy):
     assert run(f, policy=policy).ai_status is AIStatus.CURRENT
 
 
-# --------------------------------------------------------------------------- scope and exit (§0.2, A11, A1c)
+# --------------------------------------------------------------------------- scope and exit (SCOPE, A11, A1c)
 
 
 def test_men_are_out_of_scope_and_leave_the_pathway(policy):
@@ -484,7 +484,7 @@ def test_only_the_latest_bmi_counts(policy):
     assert "BMI_LOW" not in run(facts(dxa("-0.5"), vitals=v), policy=policy).flags
 
 
-# --------------------------------------------------------------------------- §2.5 profiles
+# --------------------------------------------------------------------------- PROFILES
 
 
 def _profile(policy, name):

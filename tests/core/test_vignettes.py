@@ -1,7 +1,8 @@
 """Acceptance vignettes (the shared runner's format) driven through the CLI in-process.
 
-`public_examples.json` is a copy of ../shared/acceptance/examples.json (SPEC's published examples);
-`spec_vignettes.json` was written from SPEC alone by an independent tester (tests/vignettes/README.md).
+`public_examples.json` is a copy of ../shared/acceptance/examples.json (the clinical
+specification's published examples); `spec_vignettes.json` was written from that specification
+alone by an independent tester (tests/vignettes/README.md).
 Each vignette: fresh database, `patient add`, its fact steps, then `patient show --as-of --json`,
 compared key by key as the shared runner compares them.
 """

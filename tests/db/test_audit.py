@@ -1,4 +1,4 @@
-"""The audit trail (DESIGN §4): every write adds its rows in the same transaction, with who, what,
+"""The audit trail (docs/architecture.md): every write adds its rows in the same transaction, with who, what,
 before and after; a failed command adds none; the hash chain verifies, and tampering is named.
 On SQLite and PostgreSQL.
 """

@@ -1,6 +1,6 @@
 """Storage on SQLite and PostgreSQL: migrations, pragmas, all-or-nothing units of work, locks, crashes.
 
-Every test that takes `db_url`, `cli` or `blank_cli` runs once per backend (DESIGN §4, §9).
+Every test that takes `db_url`, `cli` or `blank_cli` runs once per backend.
 """
 
 from __future__ import annotations
@@ -384,7 +384,7 @@ UNINITIALISED = [
     ("audit", "verify"),
     ("replan",),
 ]
-LATER = [  # commands of DESIGN §6 whose modules may not have landed yet
+LATER = [  # commands of docs/cli.md whose modules may not have landed yet
     ("monitor.cli.remind", ("remind", "--as-of", "2025-06-01")),
     ("monitor.cli.report", ("report", "adherence")),
     ("monitor.cli.export", ("export", "fhir")),

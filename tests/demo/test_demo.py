@@ -181,7 +181,7 @@ def _annual_change(rois) -> float:
 
 
 def _series_within(pf: PatientFacts, start: date, stop: date) -> dict[DxaSite, list]:
-    """Per site, the DXA series on the patient's main scanner inside [start, stop] (SPEC §5: same scanner)."""
+    """Per site, the DXA series on the patient's main scanner in [start, stop] (docs/rules.md CHANGE: one scanner)."""
     scanner = collections.Counter(r.scanner for r in pf.dxa).most_common(1)[0][0]
     series = collections.defaultdict(list)
     for roi in pf.dxa:

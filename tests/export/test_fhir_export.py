@@ -1,4 +1,4 @@
-"""`bonemon export fhir`: R4B-valid transaction Bundles that re-import to the same facts and plan (issue 7.3).
+"""`bonemon export fhir`: R4B-valid transaction Bundles that re-import to the same facts and plan (docs/formats.md).
 
 Two levels: the pure builder (monitor.export.fhir.bundle) against the pure importer (read_fhir), and the
 CLI end to end (a patient built with `bonemon record ...`, exported, imported into an empty

@@ -1,4 +1,4 @@
-"""`bonemon export ics`: open tasks as iCalendar VTODOs (issue 7.4).
+"""`bonemon export ics`: open tasks as iCalendar VTODOs (docs/formats.md).
 
 DUE = target, DTSTART and the alarm on the earliest day, no name unless --with-names, UIDs that
 follow the task (patient + rule + anchor) so a newer file updates a calendar instead of doubling it.

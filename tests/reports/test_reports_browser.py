@@ -22,7 +22,7 @@ from monitor.core.history import patient_audit
 from monitor.core.plan import plan
 from monitor.core.risk import assess
 from monitor.demo.cohort import SCRIPT_INDEX, SCRIPT_NAME, generate_cohort
-from reports import audit
+from reports.adherence import AdherenceMeta, build, render_html
 from reports.patient import render_patient_html
 
 AS_OF = date(2025, 6, 1)
@@ -30,7 +30,7 @@ GENERATED = datetime(2025, 6, 1, 11, 0, tzinfo=UTC)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
          "--disable-dev-shm-usage"]
-LUMBAR_BLUE = (0x1F, 0x5F, 0xA8)  # reports.plots.SITE_COLOUR[lumbar spine]
+LUMBAR_BLUE = (0x1F, 0x5F, 0xA8)  # reports.plot_style.SITE_COLOUR[lumbar spine]
 BAR_BLUE = (0x4A, 0x9B, 0xE0)  # the monthly on-time bars
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -86,8 +86,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                        encoding="utf-8")
     audits = [patient_audit(f, start=date(2024, 6, 2), end=AS_OF, policy=policy) for f in cohort]
     adherence = folder / "adherence.html"
-    adherence.write_text(audit.render_html(audit.build(audits, audit.AuditMeta(date(2024, 6, 2), AS_OF, None,
-                                                                                GENERATED))), encoding="utf-8")
+    adherence.write_text(render_html(build(audits, AdherenceMeta(date(2024, 6, 2), AS_OF, None, GENERATED))),
+                         encoding="utf-8")
     return {"patient": patient, "adherence": adherence}
 
 

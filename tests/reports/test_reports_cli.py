@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas  # noqa: F401 - imported before any freezegun freeze: a first import under it crashes
 import pytest
 
-import reports.plots  # noqa: F401 - registers matplotlib's date converters for the real date class, not freezegun's
+import reports.figures  # noqa: F401 - registers matplotlib's date converters for the real date class, not freezegun's
 
 pytest.register_assert_rewrite("tests.dbfixtures")
 from tests.dbfixtures import Cli  # noqa: E402

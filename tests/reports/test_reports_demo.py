@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas  # noqa: F401 - imported before any freezegun freeze: a first import under it crashes
 import pytest
 
-import reports.plots  # noqa: F401 - matplotlib's date converters registered for the real date class
+import reports.figures  # noqa: F401 - matplotlib's date converters registered for the real date class
 
 pytest.register_assert_rewrite("tests.dbfixtures")
 from tests.dbfixtures import Cli  # noqa: E402

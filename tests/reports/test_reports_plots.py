@@ -1,4 +1,5 @@
-"""reports.plots: the trend plot's data and its Figure (lines, patches, collections by gid; never pixels)."""
+"""The report plots (reports.trend_plot, marker_plot, timeline_plot, figures): the trend data and the Figures
+(lines, patches, collections by gid; never pixels)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from monitor.core.domain import (
     TherapyCourse,
 )
 from monitor.demo.cohort import generate_cohort
-from reports import plots
+from reports import figures
+from reports.marker_plot import marker_figure
+from reports.timeline_plot import timeline_figure
+from reports.trend_plot import TrendPlotter, course_spans, legend_labels, trend_data, trend_figure
 from tests.trend_facts import AS_OF, FACTS, HIP, NECK, SPINE, roi  # noqa: F401
 
 
@@ -24,12 +28,12 @@ from tests.trend_facts import AS_OF, FACTS, HIP, NECK, SPINE, roi  # noqa: F401
 def data():
     from monitor.settings import default_policy
 
-    return plots.trend_data(FACTS, as_of=AS_OF, policy=default_policy())
+    return trend_data(FACTS, as_of=AS_OF, policy=default_policy())
 
 
 @pytest.fixture(scope="module")
 def fig(data):
-    return plots.trend_figure(data)
+    return trend_figure(data)
 
 
 def by_gid(artists, gid: str) -> list:
@@ -65,7 +69,7 @@ def test_the_annualised_change_runs_from_the_first_to_the_last_exam(data):
 
 
 def test_courses_are_clipped_to_the_as_of_date():
-    spans = plots.course_spans(FACTS, date(2024, 6, 1))
+    spans = course_spans(FACTS, date(2024, 6, 1))
 
     assert [(s.label, s.group, s.start, s.end, s.running) for s in spans] == [
         ("AI: letrozole", "ai", date(2020, 1, 15), date(2024, 6, 1), True),
@@ -118,7 +122,7 @@ def test_significant_changes_are_marked_at_the_later_exam(fig):
 
 
 def test_the_legend_gives_the_annualised_change_per_site_and_names_the_courses(fig):
-    labels = plots.legend_labels(fig)
+    labels = legend_labels(fig)
 
     assert labels[:3] == ["Lumbar spine: \u22121.7 %/yr", "Total hip (left): +1.9 %/yr",
                           "Femoral neck (left): \u22127.1 %/yr"]
@@ -131,8 +135,8 @@ def test_the_legend_gives_the_annualised_change_per_site_and_names_the_courses(f
 def test_a_patient_without_dxa_gets_a_plot_that_says_so(policy):
     bare = PatientFacts(Patient("P2", date(1955, 3, 1)), courses=(TherapyCourse(Drug.ANASTROZOLE,
                                                                                start=date(2024, 1, 1)),))
-    data = plots.trend_data(bare, as_of=AS_OF, policy=policy)
-    fig = plots.trend_figure(data)
+    data = trend_data(bare, as_of=AS_OF, policy=policy)
+    fig = trend_figure(data)
 
     assert data.empty
     assert [t.get_text() for t in fig.axes[0].texts] == [f"No DXA on record up to {AS_OF}"]
@@ -143,35 +147,35 @@ def test_the_reused_plotter_draws_exactly_what_a_fresh_figure_draws(policy):
     cohort = list(generate_cohort(12, seed=42, as_of=AS_OF))
     bare = PatientFacts(Patient("P2", date(1955, 3, 1)))
     sequence = [cohort[1], bare, cohort[2], FACTS, cohort[7], cohort[11]]
-    plotter = plots.TrendPlotter()
+    plotter = TrendPlotter()
 
     for facts in sequence:
-        d = plots.trend_data(facts, as_of=AS_OF, policy=policy)
-        assert plotter.png(d) == plots.png_bytes(plots.trend_figure(d)), facts.patient.mrn
+        d = trend_data(facts, as_of=AS_OF, policy=policy)
+        assert plotter.png(d) == figures.png_bytes(trend_figure(d)), facts.patient.mrn
 
 
 def test_png_bytes_carry_no_software_stamp_and_are_stable(fig):
-    first, second = plots.png_bytes(fig), plots.png_bytes(fig)
+    first, second = figures.png_bytes(fig), figures.png_bytes(fig)
 
     assert first == second and first.startswith(b"\x89PNG")
     assert b"Software" not in first and b"matplotlib" not in first.lower()
 
 
 def test_svg_has_no_date_and_is_stable(data):
-    first, second = plots.svg_text(plots.trend_figure(data)), plots.svg_text(plots.trend_figure(data))
+    first, second = figures.svg_text(trend_figure(data)), figures.svg_text(trend_figure(data))
 
     assert first == second and "<dc:date>" not in first and first.lstrip().startswith("<?xml")
 
 
 def test_save_picks_the_format_from_the_suffix(fig, tmp_path: Path):
-    assert plots.save(fig, tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
-    assert "<svg" in plots.save(fig, tmp_path / "t.svg").read_text(encoding="utf-8")
+    assert figures.save(fig, tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
+    assert "<svg" in figures.save(fig, tmp_path / "t.svg").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
-        plots.save(fig, tmp_path / "t.pdf")
+        figures.save(fig, tmp_path / "t.pdf")
 
 
 def test_the_marker_plot_has_a_panel_per_marker(policy):
-    fig = plots.marker_figure(FACTS, as_of=AS_OF)
+    fig = marker_figure(FACTS, as_of=AS_OF)
 
     ctx = [line for ax in fig.axes for line in by_gid(ax.lines, "marker-ctx")]
     assert [list(line.get_ydata()) for line in ctx] == [[550.0, 150.0]]
@@ -179,7 +183,7 @@ def test_the_marker_plot_has_a_panel_per_marker(policy):
 
 
 def test_the_timeline_has_a_bar_per_course_and_ticks_for_doses(data):
-    fig = plots.timeline_figure(data)
+    fig = timeline_figure(data)
     ax = fig.axes[0]
 
     assert [t.get_text() for t in ax.get_yticklabels()] == ["AI: letrozole", "BMA: denosumab",
@@ -191,7 +195,7 @@ def test_the_timeline_has_a_bar_per_course_and_ticks_for_doses(data):
 def test_reports_draw_with_the_figure_api_only():
     import ast
 
-    for path in (Path(plots.__file__).parent).glob("*.py"):
+    for path in (Path(figures.__file__).parent).glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import | ast.ImportFrom) else []
             module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
@@ -212,9 +216,9 @@ def test_cached_text_looks_like_matplotlibs_own_text():
 
     plain = Figure(figsize=(3, 2), dpi=100)
     FigureCanvasAgg(plain)
-    cached = raster(plots.new_figure(3, 2))
+    cached = raster(figures.new_figure(3, 2))
     ours = raster(plain)
 
-    assert plots.new_figure(3, 2).canvas.get_renderer()._text_masks == {}
+    assert figures.new_figure(3, 2).canvas.get_renderer()._text_masks == {}
     assert (ours != 255).any() and np.abs(cached - ours).max() <= 64  # sub-pixel offsets rounded to 1/8 px
     assert (np.abs(cached - ours) > 16).mean() < 0.002

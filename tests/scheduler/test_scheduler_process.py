@@ -1,4 +1,4 @@
-"""Real `bonemon scheduler start` processes (DESIGN §5, §9): catch-up after downtime, a clean stop on SIGTERM
+"""Real `bonemon scheduler start` processes (docs/cli.md): catch-up after downtime, a clean stop on SIGTERM
 and SIGINT, registration only when missing, the daily trigger firing, and two instances on one database.
 
 These run on the wall clock (no freezegun): the ledger is seeded relative to today in the clinic's zone.
@@ -29,7 +29,12 @@ pytest_plugins = ["tests.dbfixtures"]
 pytestmark = pytest.mark.slow
 
 LONDON = ZoneInfo("Europe/London")
-LEASE_SECONDS = 3
+# Every wait ends on an event (a log line, a ledger row, the lease row); DEADLINE only bounds a hung process.
+DEADLINE = 300
+START_MARGIN = 30  # s from scheduling a daily time to its minute: a process start on a busy machine fits
+# Long enough that a loaded machine never lets a live holder's lease lapse (on SQLite its renewal queues
+# behind the catch-up's write lock), short enough that the take-over after a SIGKILL comes within seconds.
+LEASE_SECONDS = 10
 
 
 def clinic_today() -> date:
@@ -69,8 +74,9 @@ class Scheduler:
     def log(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for_line(self, text: str, timeout: float = 60) -> None:
-        wait_until(lambda: any(text in line for line in self.lines), timeout, f"{text!r} in the log:\n{self.log()}")
+    def wait_for_line(self, text: str, timeout: float = DEADLINE) -> None:
+        wait_until(lambda: any(text in line for line in self.lines), timeout,
+                   lambda: f"{text!r} in the log:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.proc.send_signal(sig)
@@ -84,13 +90,14 @@ class Scheduler:
             self.proc.wait(timeout=30)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
+    """Poll `condition`; on time-out, describe `what` as it is then (the logs so far, not those at the start)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what()}")
 
 
 @pytest.fixture
@@ -146,7 +153,7 @@ def test_scheduler_down_three_days_runs_those_three_dates_once_each_in_order_the
 
     scheduler = Scheduler(cli, cfg, tmp_path)
     processes.append(scheduler)
-    wait_until(lambda: done(cli, today), 60, f"the run of {today}:\n{scheduler.log()}")
+    wait_until(lambda: done(cli, today), DEADLINE, lambda: f"the run of {today}:\n{scheduler.log()}")
     scheduler.wait_for_line("daily job added")
 
     assert ledger(cli) == [(today - timedelta(days=3), "ok", "remind", 1)] + [
@@ -171,11 +178,37 @@ def test_scheduler_down_three_days_runs_those_three_dates_once_each_in_order_the
     assert cli.sql("SELECT next_run_time, job_state FROM apscheduler_jobs") == stored_job  # not re-registered
 
 
+def test_a_job_stored_by_an_older_bonemon_is_replaced_at_start_without_a_traceback(cli: Cli, tmp_path: Path,
+                                                                                    processes):
+    import pickle
+
+    cfg = config(tmp_path)
+    first = Scheduler(cli, cfg, tmp_path)
+    processes.append(first)
+    first.wait_for_line("daily job added")
+    assert first.stop() == 0
+    [(blob,)] = cli.sql("SELECT job_state FROM apscheduler_jobs")
+    state = pickle.loads(blob)
+    state["func"] = "monitor.jobs:daily_job"  # the reference before monitor/ was split into packages
+    cli.sql("UPDATE apscheduler_jobs SET job_state = :s", s=pickle.dumps(state))
+
+    again = Scheduler(cli, cfg, tmp_path)
+    processes.append(again)
+    again.wait_for_line("daily job replaced")
+    assert again.stop() == 0
+
+    assert "Traceback" not in again.log() and "Unable to restore" not in again.log()
+    [(blob,)] = cli.sql("SELECT job_state FROM apscheduler_jobs")
+    assert pickle.loads(blob)["func"] == "monitor.scheduler.process:daily_job"
+    assert status(cli, cfg)["next_run"] is not None
+
+
 def test_the_daily_trigger_fires_and_runs_today(cli: Cli, tmp_path: Path, processes):
     now = datetime.now(UTC).astimezone(LONDON)
-    fire = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    if fire.date() != now.date() or fire.hour == 1 or now.second > 50:
-        pytest.skip("too close to midnight, the DST hour or the next minute to schedule one minute ahead")
+    # The next whole minute at least START_MARGIN ahead: a loaded machine takes seconds to start a process.
+    fire = (now + timedelta(seconds=START_MARGIN + 59)).replace(second=0, microsecond=0)
+    if fire.date() != now.date() or fire.hour == 1:
+        pytest.skip("too close to midnight or the DST hour to schedule a minute or two ahead")
     cfg = config(tmp_path, daily_at=fire.strftime("%H:%M"))
     cli.ok("patient", "add", "P1", "--birth-date", "1950-01-01")
 
@@ -183,7 +216,9 @@ def test_the_daily_trigger_fires_and_runs_today(cli: Cli, tmp_path: Path, proces
     processes.append(scheduler)
     scheduler.wait_for_line("daily job added")
     assert ledger(cli) == []  # an empty ledger has missed nothing
-    wait_until(lambda: done(cli, now.date()), 120, f"the scheduled run:\n{scheduler.log()}")
+    assert datetime.fromisoformat(status(cli, cfg)["next_run"]) == fire, "registered too late for today's fire"
+    wait_until(lambda: done(cli, now.date()), (fire - now).total_seconds() + DEADLINE,
+               lambda: f"the scheduled run at {fire}:\n{scheduler.log()}")
 
     assert ledger(cli) == [(now.date(), "ok", "scheduler", 1)]
     assert scheduler.stop() == 0
@@ -201,9 +236,10 @@ def test_two_schedulers_on_one_database_run_each_date_once_and_the_standby_takes
 
     first, second = Scheduler(cli, cfg, tmp_path), Scheduler(cli, cfg, tmp_path)
     processes += [first, second]
-    wait_until(lambda: done(cli, today), 60, f"the run of {today}:\n{first.log()}\n---\n{second.log()}")
+    wait_until(lambda: done(cli, today), DEADLINE, lambda: f"the run of {today}:\n{first.log()}\n---\n{second.log()}")
     holder_pid = int(status(cli, cfg)["lease_holder"].split(":")[1])
     holder, standby = (first, second) if holder_pid == first.pid else (second, first)
+    holder.wait_for_line("daily job added")  # stored before the kill: the standby then finds it, never adds it
     standby.wait_for_line("standby: the lease is held by")
 
     assert ledger(cli) == [(today - timedelta(days=3), "ok", "remind", 1)] + [
@@ -211,8 +247,8 @@ def test_two_schedulers_on_one_database_run_each_date_once_and_the_standby_takes
     assert not any("caught up" in line for line in standby.lines)
 
     holder.kill()  # SIGKILL: no release, the lease must expire
-    wait_until(lambda: str(standby.pid) in (status(cli, cfg)["lease_holder"] or ""), LEASE_SECONDS * 5,
-               f"the standby to take over:\n{standby.log()}")
+    wait_until(lambda: str(standby.pid) in (status(cli, cfg)["lease_holder"] or ""), DEADLINE,
+               lambda: f"the standby to take over:\n{standby.log()}")
     standby.wait_for_line("daily job kept")
 
     assert len(ledger(cli)) == 4  # the new holder found nothing missed

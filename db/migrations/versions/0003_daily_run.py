@@ -1,4 +1,4 @@
-"""daily run: run ledger, reminders, scheduler lease and APScheduler's job table (DESIGN §5)
+"""daily run: run ledger, reminders, scheduler lease and APScheduler's job table (docs/architecture.md)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""Bone-turnover-marker due windows (SPEC §4.3): the one open BTM task, first of
+"""Bone-turnover-marker due windows (docs/rules.md B1–B4, BTM-PANEL): the one open BTM task, first of
 B1 > B3 > B2-dmab > B2-first > B2 > B4.
 
 Pure. Any marker of `btm.panel` or `btm.accepted` completes the open task; markers drawn on one day

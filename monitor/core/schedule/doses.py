@@ -1,4 +1,4 @@
-"""Dose schedules (SPEC §4.5, §4.6): denosumab N1–N5 and IV bisphosphonates.
+"""Dose schedules (docs/rules.md N1–N5, BP-IV): denosumab N1–N5 and IV bisphosphonates.
 
 Pure. Rule ids and readings:
 
@@ -122,7 +122,7 @@ def transition_plan_task(tl: Timeline) -> T | None:
              done_on=first_after(tl.notes_of(NoteKind.TRANSITION_PLAN), since))
 
 
-# --------------------------------------------------------------------------- IV bisphosphonates (§4.6)
+# --------------------------------------------------------------------------- IV bisphosphonates (BP-IV)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ def bp_dose_task(tl: Timeline) -> T | None:
 
 
 def six_monthly_drug(tl: Timeline) -> bool:
-    """SPEC §4.4 V1: denosumab, or the ZOL 4 mg regimen still running."""
+    """V1: denosumab, or the ZOL 4 mg regimen still running."""
     if tl.on_denosumab():
         return True
     iv = current_iv(tl)

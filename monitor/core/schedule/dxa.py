@@ -1,4 +1,4 @@
-"""DXA due windows (SPEC §4.2): the one open DXA task, first of D1 > D5 > D6 > D3 > D2.
+"""DXA due windows (docs/rules.md D1–D6): the one open DXA task, first of D1 > D5 > D6 > D3 > D2.
 
 Pure. Every rule except D1 is unsatisfied by construction (it counts from the last DXA or from an
 event after it); any DXA exam at any site completes the open task. Readings:

@@ -1,4 +1,4 @@
-"""Bisphosphonate exposure, holiday and holiday reviews (SPEC §4.7).
+"""Bisphosphonate exposure, holiday and holiday reviews (docs/rules.md EXPOSURE, HOLIDAY, H-REVIEW).
 
 Pure. Rule ids (the kind is `bp_holiday_review`, completed by a `holiday_review` note dated on or
 after the window's earliest date — a review note written before the window opens, such as the note
@@ -37,7 +37,7 @@ SHORT_HOLIDAY_DRUGS = (Drug.RISEDRONATE, Drug.IBANDRONATE)
 @dataclass(frozen=True, slots=True)
 class Holiday:
     decided: date  # the stop or note that began it (the last BP dose for an undated note)
-    start: date  # SPEC §4.7 "Holiday start": oral, the last dose; IV, the last dose + its interval
+    start: date  # HOLIDAY "Holiday start": oral, the last dose; IV, the last dose + its interval
     drug: Drug
 
 
@@ -170,7 +170,7 @@ def _exposure_review(tl: Timeline, exp: BpExposure) -> T | None:
 
 
 def resume_triggers(tl: Timeline, hol: Holiday) -> list[tuple[date, str]]:
-    """SPEC §4.7 resume triggers dated after the holiday decision."""
+    """H-RESUME triggers dated after the holiday decision."""
     p = tl.policy
     after = hol.decided
     changes = bmd_changes(tl.facts.dxa, p, after=after)

@@ -1,5 +1,5 @@
-"""Reviews and visits: fracture-risk visits V1/V2 (SPEC §4.4), the endocrine-therapy review
-(§4.8) and lifestyle counselling (A14).
+"""Reviews and visits: fracture-risk visits V1/V2 (docs/rules.md V1, V2), the endocrine-therapy review
+(E1, E2) and lifestyle counselling (A14).
 
 Pure. Rule ids and readings:
 
@@ -74,7 +74,7 @@ def visit_task(tl: Timeline, a: Assessment, horizon: Horizon | None = None) -> T
              grace_days=v.grace_days)
 
 
-# --------------------------------------------------------------------------- E1 / E2 (§4.8)
+# --------------------------------------------------------------------------- E1 / E2
 
 
 def endocrine_tasks(tl: Timeline) -> tuple[T | None, T | None]:

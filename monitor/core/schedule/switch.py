@@ -1,4 +1,4 @@
-"""Oral bisphosphonate non-adherence → consider IV zoledronic acid or SC denosumab (SPEC §4.9).
+"""Oral bisphosphonate non-adherence → consider IV zoledronic acid or SC denosumab (docs/rules.md S1).
 
 Pure. Rule S1, kind `adherence_switch`: anchor = earliest = target = the trigger date, latest =
 trigger + `switch_latest_days`. Triggers:

@@ -5,7 +5,7 @@ a JSON-ready dict out; no database, no clock. The importer (monitor.intake.fhir.
 back: every code written here is one it maps, or a bonemon local code (`urn:bonemon:...`) that it
 lists as unknown and ignores rather than guesses.
 
-Shape (README "Interoperability" has the table):
+Shape (docs/formats.md "FHIR R4 export" has the table):
 
 - Bundle.type `transaction`; every entry is `PUT Type/id`, so loading the same export into a FHIR
   server twice updates the resources instead of duplicating them. fullUrl is `urn:uuid:` (a UUIDv5

@@ -19,7 +19,7 @@ FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 FLAG_PRIORITY_EXT = "http://hl7.org/fhir/StructureDefinition/flag-priority"
 FLAG_PRIORITY = "http://hl7.org/fhir/flag-priority-code"
 
-# bonemon's local code systems and extensions (no standard code exists, SPEC §10.2); the importer
+# bonemon's local code systems and extensions (no standard code exists; docs/formats.md lists them); the importer
 # (monitor.intake.fhir.codes) reads the fact ones back.
 MRN_SYSTEM = "urn:bonemon:mrn"  # Patient.identifier system when [fhir] mrn_system is empty
 NOTE_SYSTEM = "urn:bonemon:note-kind"  # a Note: code = NoteKind value
@@ -36,7 +36,7 @@ MENOPAUSE_EXT = "urn:bonemon:menopause"  # Patient: valueCode post|pre
 CLINIC_EXT = "urn:bonemon:clinic"  # Patient: valueString
 FRAX_WITH_BMD = "with-bmd"  # component code in the [fhir] frax_system, valueBoolean
 TASK_KIND_SYSTEM = "urn:bonemon:task-kind"  # code = TaskKind value
-RULE_SYSTEM = "urn:bonemon:rule"  # code = SPEC rule id (D3, N1, ...)
+RULE_SYSTEM = "urn:bonemon:rule"  # code = the docs/rules.md id (D3, N1, ...)
 TASK_STATUS_SYSTEM = "urn:bonemon:task-status"  # businessStatus: upcoming|due|overdue|done|done_late|snoozed
 TASK_KEY_SYSTEM = "urn:bonemon:task"  # Task.identifier: rule@anchor (the task's identity across replans)
 TASK_ID_SYSTEM = "urn:bonemon:task-id"  # Task.identifier: the stored task id (`bonemon task done ID`)

@@ -1,11 +1,12 @@
 """Code tables of the FHIR importer: LOINC, RxNorm (every product level), ATC, SNOMED CT, ICD-10(-CM).
 
 Pure lookups. A code that is in no table is *unknown*: the importer lists it in its report and
-never maps it by its display text. Sources: SPEC §10 and the fixtures' provenance
+never maps it by its display text. Sources: the code lists of the clinical specification that
+docs/rules.md restates, and the fixtures' provenance
 (`tests/fixtures/fhir/PROVENANCE.md`); the CMS249 VSAC expansions (eCQM value sets
 AromataseInhibitors, Glucocorticoids(oralonly), OsteoporosisWith/WithoutCurrentFracture,
 Osteopenia, Historyofhipfractureinparent, (Evidenceof)BilateralOophorectomy, PrematureMenopause)
-are copied here code by code. Codes marked ⚠️ come from SPEC §10 where it marks them unverified.
+are copied here code by code. Codes marked ⚠️ are the ones those code lists mark unverified.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def system_name(system: str | None) -> str:
     """A short name for a code-system URI (LOINC, SNOMED, ...); the URI itself when unknown.
 
     National ICD-10 variants (e.g. a Chinese clinical edition) are matched by `icd-10` in the URI
-    and read with the WHO prefixes, as SPEC §10.4 asks (prefix matching for both).
+    and read with the WHO prefixes (prefix matching for both).
     """
     raw = (system or "").strip()
     key = raw.lower().rstrip("/").replace("https://", "http://")
@@ -72,7 +73,7 @@ def system_name(system: str | None) -> str:
     return raw
 
 
-# --------------------------------------------------------------------------- LOINC: DXA (SPEC §10.1)
+# --------------------------------------------------------------------------- LOINC: DXA
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +123,10 @@ DXA_LOINC: dict[str, DxaCode] = {
     "46383-6": DxaCode("bmd", "bone"),
 }
 
-# The ROI a region code means when no bodySite says otherwise (SPEC §10.1: femur codes are used
+# The ROI a region code means when no bodySite says otherwise (femur codes are used
 # with bodySite = femoral neck, hip codes for total hip). Radius codes are ambiguous between the
 # 33% radius, ultradistal radius and total forearm, and Synthea uses 38265-5 as a site-less
-# "DXA T-score": both become `unspecified`, which counts for tiering with a flag (SPEC A1b).
+# "DXA T-score": both become `unspecified`, which counts for tiering with a flag (A1b).
 REGION_DEFAULT_SITE: dict[str, DxaSite] = {
     "spine": DxaSite.LUMBAR_SPINE,
     "femur": DxaSite.FEMORAL_NECK,
@@ -135,7 +136,7 @@ REGION_DEFAULT_SITE: dict[str, DxaSite] = {
     "bone": DxaSite.UNSPECIFIED,
 }
 
-# bodySite SNOMED codes (SPEC §10.1) and the post-coordinated laterality values.
+# bodySite SNOMED codes and the post-coordinated laterality values.
 BODY_SITE_SNOMED: dict[str, DxaSite | None] = {
     "29627003": DxaSite.FEMORAL_NECK,  # neck of femur structure
     "122496007": DxaSite.LUMBAR_SPINE,  # lumbar spine structure
@@ -188,7 +189,7 @@ LAB_LOINC: dict[str, LabAnalyte] = {
     "62292-8": LabAnalyte.VITAMIN_D,
     "1989-3": LabAnalyte.VITAMIN_D,
     "17861-6": LabAnalyte.CALCIUM,
-    "2000-8": LabAnalyte.CALCIUM,  # ⚠️ SPEC §10.2
+    "2000-8": LabAnalyte.CALCIUM,  # ⚠️ unverified
     "49765-1": LabAnalyte.CALCIUM,  # Calcium [Mass/volume] in Blood (Synthea's calcium)
     "29265-6": LabAnalyte.CALCIUM_CORRECTED,
     "2160-0": LabAnalyte.CREATININE,
@@ -210,7 +211,7 @@ VITALS_LOINC: dict[str, str] = {
 }
 
 FRAX_MOF_LOINC = "90265-0"  # FRAX major osteoporotic fracture 10-y probability (CMS249)
-# Local FRAX codes, in the system configured as [fhir] frax_system (no LOINC exists for hip, SPEC §10.2).
+# Local FRAX codes, in the system configured as [fhir] frax_system (no LOINC exists for hip).
 FRAX_LOCAL: dict[str, str] = {
     "mof": "mof",
     "major-osteoporotic-fracture": "mof",
@@ -248,7 +249,7 @@ OBSERVATION_IGNORED: dict[str, str] = {
     "85319-2": "context: HER2 status",
 }
 
-# --------------------------------------------------------------------------- RxNorm and ATC (SPEC §10.3)
+# --------------------------------------------------------------------------- RxNorm and ATC
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +305,7 @@ RXNORM_DRUGS: dict[str, DrugCode] = {
 }
 ATC_CODES: dict[str, DrugCode] = {code: DrugCode(drug) for code, drug in ATC_DRUGS.items()}
 
-# GnRH agonists: ovarian function suppression in women (SPEC A11: OFS → OUT_OF_SCOPE).
+# GnRH agonists: ovarian function suppression in women (docs/rules.md A11: OFS → OUT_OF_SCOPE).
 OFS_RXNORM = frozenset({"1163443"})  # leuprolide Injectable Product (mCODE TrialMatching)
 OFS_ATC = frozenset({"L02AE02", "L02AE03", "L02AE04"})  # leuprorelin, goserelin, triptorelin
 
@@ -330,7 +331,7 @@ DRUG_IGNORED_RXNORM: dict[str, str] = {
 DRUG_IGNORED_ATC: dict[str, str] = {"L02BA03": "fulvestrant"}
 
 
-# --------------------------------------------------------------------------- conditions and procedures (SPEC §10.4)
+# --------------------------------------------------------------------------- conditions and procedures
 
 FRACTURE = "fracture"
 BONE_METASTASIS = "bone_metastasis"
@@ -371,7 +372,7 @@ def _many(codes: str, concept: Concept) -> dict[str, Concept]:
 
 SNOMED_CONCEPTS: dict[str, Concept] = {
     # Osteoporotic (fragility) fractures, VSAC OsteoporosisWith/WithoutCurrentFracture. A femur is
-    # read as hip and a humerus as proximal humerus, as SPEC §10.4 pairs M80.05-/M80.02- with them.
+    # read as hip and a humerus as proximal humerus, as `_M_SITE` reads ICD-10 M80.05-/M80.02-.
     **_many(
         "443165006 203444008 203445009 203446005 203447001 203448006 203453001 11314841000119105",
         _fx(_O, _FRAG, "osteoporotic fracture, site not coded", site_coded=False),
@@ -390,8 +391,8 @@ SNOMED_CONCEPTS: dict[str, Concept] = {
         " 704337003 704284001 704338008 704283007 11874341000119106 11874381000119101",
         _fx(_O, _FRAG, "osteoporotic fracture, other site"),
     ),
-    "42942008": _fx(_V, _FRAG, "compression fracture of vertebral column"),  # SPEC A10
-    # Fractures coded by site only: mechanism unknown unless stated (SPEC A10).
+    "42942008": _fx(_V, _FRAG, "compression fracture of vertebral column"),  # A10
+    # Fractures coded by site only: mechanism unknown unless stated (A10).
     "5913000": _fx(_H, _UNK, "fracture of neck of femur"),
     "359817006": _fx(_H, _UNK, "closed fracture of hip"),
     "77493009": _fx(_P, _UNK, "fracture of pelvis"),
@@ -402,7 +403,7 @@ SNOMED_CONCEPTS: dict[str, Concept] = {
     "58150001": _fx(_O, _UNK, "fracture of clavicle"),
     "33737001": _fx(_O, _UNK, "fracture of rib"),
     "125605004": _fx(_O, _UNK, "fracture of bone"),
-    # Bone metastasis (SPEC §0.2: leaves the pathway).
+    # Bone metastasis (SCOPE: leaves the pathway).
     "94222008": Concept(BONE_METASTASIS, "secondary malignant neoplasm of bone"),
     # Context: recognised, no fact type.
     "254837009": Concept(CONTEXT, "context: breast cancer"),
@@ -441,7 +442,7 @@ _S_PELVIS = {f"S32{i}" for i in range(1, 9)}
 
 
 def icd_concept(code: str) -> Concept | None:
-    """ICD-10 and ICD-10-CM by prefix (SPEC §10.4); None when the code is not one we know."""
+    """ICD-10 and ICD-10-CM by prefix; None when the code is not one we know."""
     c = code.strip().upper().replace(".", "")
     if not c:
         return None
@@ -506,7 +507,7 @@ def pcs_concept(code: str) -> Concept | None:
 
 # External-cause codes (ICD-10 chapter XX) read as a fracture mechanism when a fracture Condition
 # carries them (in code, evidence or the condition-dueTo extension): falls from standing height
-# or less are low-energy (SPEC A10); falls from a height and transport accidents are high-energy.
+# or less are low-energy (A10); falls from a height and transport accidents are high-energy.
 _LOW_ENERGY_FALLS = {"W00", "W01", "W03", "W04", "W05", "W06", "W07", "W08", "W18", "W19"}
 _HIGH_ENERGY_FALLS = {"W11", "W12", "W13", "W14", "W15", "W16", "W17"}
 

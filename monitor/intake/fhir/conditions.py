@@ -1,7 +1,7 @@
 """FHIR Condition and Procedure → fracture, bone-metastasis note, risk note or menopause evidence.
 
 Breast cancer, osteoporosis and osteopenia have no fact type: they are counted as ignored with a
-"context: ..." label, so the report shows they were recognised (SPEC §10.4).
+"context: ..." label, so the report shows they were recognised (docs/formats.md, "FHIR R4 import").
 """
 
 from __future__ import annotations

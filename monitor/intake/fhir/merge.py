@@ -55,7 +55,7 @@ def merge_dxa(items: list[tuple[DxaRoi, Pending]]) -> list[DxaRoi]:
 
     Each T-score is its own ROI; a BMD or Z-score fills the first ROI of its site that lacks one.
     The merged ROI keeps the `source` of its T-score (else of its BMD). A Z-score with no T-score
-    or BMD to join is ignored (Z-scores are not used, SPEC A1).
+    or BMD to join is ignored (Z-scores never tier, docs/rules.md A1).
     """
 
     def rank(roi: DxaRoi) -> int:

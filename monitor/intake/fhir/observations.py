@@ -1,6 +1,6 @@
-"""FHIR Observation → DXA ROI, bone marker, lab, vitals, FRAX or a risk note (SPEC §10.1, §10.2).
+"""FHIR Observation → DXA ROI, bone marker, lab, vitals, FRAX or a risk note (codes: monitor/intake/fhir/codes.py).
 
-The ROI of a DXA value comes from its LOINC code and Observation.bodySite (SPEC A1b: a site-less
+The ROI of a DXA value comes from its LOINC code and Observation.bodySite (docs/rules.md A1b: a site-less
 radius code such as Synthea's 38265-5 is `unspecified`). Units are normalised with monitor.core.vocab.
 """
 
@@ -288,7 +288,7 @@ def bonemon_note(r: dict, cs: list[tuple[str, str, str]], source: str, date_fiel
 
 
 def dxa_site(dc: C.DxaCode, code: str, body_site: Any) -> tuple[DxaSite, Side, int | None]:
-    """ROI and side from the LOINC code, refined by Observation.bodySite (SPEC §10.1, A1b)."""
+    """ROI and side from the LOINC code, refined by Observation.bodySite (C.BODY_SITE_SNOMED; A1b)."""
     site, side, vertebrae = C.REGION_DEFAULT_SITE.get(dc.region, DxaSite.OTHER), dc.side, None
     if not isinstance(body_site, dict):
         if dc.region == "bonemon":

@@ -1,4 +1,4 @@
-"""Safety alerts (SPEC §7) and the exit alert: boundaries on each side, `since`, and the next change date."""
+"""The safety alerts of docs/rules.md and ALERT-EXIT: boundaries on each side, `since`, and the next change date."""
 
 from __future__ import annotations
 

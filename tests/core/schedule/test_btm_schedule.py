@@ -1,4 +1,4 @@
-"""SPEC §4.3: bone turnover markers, B1 > B3 > B2-dmab > B2-first > B2 > B4."""
+"""docs/rules.md B1–B4: bone turnover markers, B1 > B3 > B2-dmab > B2-first > B2 > B4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4.5 (denosumab N1–N5, ALERT-DMAB-LATE/-LONG/-REBOUND) and §4.6 (IV bisphosphonate regimens)."""
+"""docs/rules.md N1–N5 (denosumab, ALERT-DMAB-LATE/-LONG/-REBOUND), REGIMEN and BP-IV (IV bisphosphonates)."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_the_transition_counts_from_the_first_endocrine_therapy_including_tamoxi
     assert open_task(make_plan(f, "2023-12-21", policy), TaskKind.TRANSITION_PLAN).anchor == D("2024-03-01")
 
 
-# --------------------------------------------------------------------------- §4.6 IV bisphosphonates
+# --------------------------------------------------------------------------- BP-IV: IV bisphosphonates
 
 
 def iv(*items):

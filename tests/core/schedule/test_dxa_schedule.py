@@ -1,4 +1,4 @@
-"""SPEC §4.2: the DXA task, D1 > D5 > D6 > D3 > D2, its windows, boundaries and completion."""
+"""docs/rules.md D1–D6: the DXA task, D1 > D5 > D6 > D3 > D2, its windows, boundaries and completion."""
 
 from __future__ import annotations
 

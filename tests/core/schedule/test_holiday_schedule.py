@@ -1,4 +1,4 @@
-"""SPEC §4.7: bisphosphonate exposure review, ALERT-BP-DURATION, the holiday and its reviews."""
+"""docs/rules.md EXPOSURE, H-REVIEW, ALERT-BP-DURATION, HOLIDAY, H-HOLIDAY, H-RESUME: exposure review, the holiday."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4.4 visits V1/V2, §4.8 endocrine review and A14 lifestyle counselling."""
+"""docs/rules.md V1, V2 visits, the E1, E2 endocrine review and A14 lifestyle counselling."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_a_risk_review_note_completes_the_visit_and_re_anchors_the_next(policy):
     assert open_task(p, VISIT).anchor == D("2025-12-01")
 
 
-# --------------------------------------------------------------------------- §4.8
+# --------------------------------------------------------------------------- E1 / E2
 
 
 def on_ai(*extra):

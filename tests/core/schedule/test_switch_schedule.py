@@ -1,4 +1,4 @@
-"""SPEC §4.9: oral bisphosphonate non-adherence → consider IV zoledronic acid or SC denosumab (S1)."""
+"""docs/rules.md S1: oral bisphosphonate non-adherence → consider IV zoledronic acid or SC denosumab."""
 
 from __future__ import annotations
 

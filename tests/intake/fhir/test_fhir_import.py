@@ -1,4 +1,4 @@
-"""FHIR import of the real fixture files: the facts each one must yield (issue 6, fixtures DATA.md)."""
+"""FHIR import of the real fixture files: the facts each one must yield (fixtures DATA.md)."""
 
 from __future__ import annotations
 

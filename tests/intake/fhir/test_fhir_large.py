@@ -1,4 +1,4 @@
-"""FHIR import of large files: memory follows the facts kept, not the file size (issue 6).
+"""FHIR import of large files: memory follows the facts kept, not the file size.
 
 The NDJSON file is ~50 MB, like one Observation file of a bulk export; the Bundle is ~10 MB. Both
 are written to tmp_path by the test. Marked `slow` (about 10 s together on a laptop).

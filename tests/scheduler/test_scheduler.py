@@ -1,7 +1,7 @@
-"""The scheduler's logic with an explicit `now` (monitor.scheduler.jobs): which dates run, catch-up, DST, the lease,
+"""The scheduler's logic with an explicit `now` (monitor.scheduler): which dates run, catch-up, DST, the lease,
 job registration, and the `scheduler status` / `remind` commands at the CLI edge.
 
-The scheduler loop itself never runs here (DESIGN §9); tests/test_scheduler_process.py starts real ones.
+The scheduler loop itself never runs here (it is slow); tests/scheduler/test_scheduler_process.py starts real ones.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def make_settings(**scheduler):
 
 
 def seed_ledger(engine, settings, *days: date) -> None:
+    from monitor.app.context import Context
     from monitor.app.daily import run_daily
-    from monitor.app.facts import Context
 
     ctx = Context(settings=settings, user="tester", now=at(max(days), 7))
     for d in days:
@@ -65,7 +65,7 @@ def ledger(url: str) -> list[tuple[date, str, str]]:
 
 def pending(engine, settings, now: datetime, **kwargs) -> list[date]:
     from db.engine import read_session
-    from monitor.scheduler.jobs import pending_dates
+    from monitor.scheduler.business_dates import pending_dates
 
     with read_session(engine) as session:
         return pending_dates(session, settings, now=now, **kwargs)
@@ -115,7 +115,7 @@ def test_an_unfinished_run_is_pending_again(engine, db_url):
 
 
 def test_scheduler_down_three_days_runs_exactly_those_three_dates_once_each_oldest_first(engine, db_url):
-    from monitor.scheduler.jobs import run_pending
+    from monitor.scheduler.business_dates import run_pending
 
     settings = make_settings()
     pid = add_patient(engine, "P1")
@@ -134,7 +134,7 @@ def test_scheduler_down_three_days_runs_exactly_those_three_dates_once_each_olde
 
 
 def test_a_stop_request_ends_the_catch_up_between_runs(engine, db_url):
-    from monitor.scheduler.jobs import run_pending
+    from monitor.scheduler.business_dates import run_pending
 
     settings = make_settings()
     seed_ledger(engine, settings, D - timedelta(days=3))
@@ -152,7 +152,7 @@ def test_a_stop_request_ends_the_catch_up_between_runs(engine, db_url):
 
 def _fire_times(settings, start: datetime, end: datetime) -> list[datetime]:
     """The instants APScheduler's trigger fires between start and end."""
-    from monitor.scheduler.jobs import daily_trigger
+    from monitor.scheduler.process import daily_trigger
 
     trigger = daily_trigger(settings)
     times, previous, now = [], None, start
@@ -171,7 +171,7 @@ DST_DAYS = [pytest.param(date(2025, 3, 30), id="spring-forward"), pytest.param(d
 def _run_every_ten_minutes(engine, settings, change: date, fires: list[datetime]) -> None:
     start, end = at(change - timedelta(days=1), 0), at(change + timedelta(days=2), 0)
     ticks = [start + timedelta(minutes=10 * i) for i in range(int((end - start) / timedelta(minutes=10)))]
-    from monitor.scheduler.jobs import run_pending
+    from monitor.scheduler.business_dates import run_pending
 
     for now in sorted(set(fires + ticks)):
         run_pending(engine, settings, now=now, first_run_today=now in fires)
@@ -200,7 +200,7 @@ def test_a_daily_time_in_the_dst_hours_still_runs_each_date_once_but_the_schedul
     """APScheduler 3's cron trigger repeats 01:30 forever on the fall-back day: `scheduler start` refuses such
     a time; the ledger alone (a restarted scheduler, cron + `remind`) still runs each date once."""
     from monitor.core.errors import ConfigError
-    from monitor.scheduler.jobs import check_daily_time
+    from monitor.scheduler.business_dates import check_daily_time
 
     settings = make_settings(daily_at=daily_at)
     seed_ledger(engine, settings, change - timedelta(days=2))
@@ -213,7 +213,7 @@ def test_a_daily_time_in_the_dst_hours_still_runs_each_date_once_but_the_schedul
 
 
 def test_a_daily_time_outside_the_dst_hours_is_accepted():
-    from monitor.scheduler.jobs import check_daily_time
+    from monitor.scheduler.business_dates import check_daily_time
 
     check_daily_time(make_settings(daily_at="06:30"), around=date(2025, 3, 1))
     check_daily_time(make_settings(daily_at="00:30"), around=date(2025, 3, 1))
@@ -223,7 +223,7 @@ def test_a_daily_time_outside_the_dst_hours_is_accepted():
 
 
 def test_the_lease_admits_one_holder_until_it_expires(engine):
-    from monitor.scheduler.jobs import Lease
+    from monitor.scheduler.lease import Lease
 
     t0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)
     a, b = Lease(engine, "A", 60), Lease(engine, "B", 60)
@@ -239,19 +239,20 @@ def test_the_lease_admits_one_holder_until_it_expires(engine):
 
 
 def test_the_job_does_nothing_without_the_lease(engine, db_url, monkeypatch):
-    import monitor.scheduler.jobs as jobs
+    import monitor.scheduler.process as process
+    from monitor.scheduler.lease import Lease
 
     settings = make_settings()
     seed_ledger(engine, settings, D - timedelta(days=2))
-    holder, other = jobs.Lease(engine, "holder", 60), jobs.Lease(engine, "other", 60)
+    holder, other = Lease(engine, "holder", 60), Lease(engine, "other", 60)
     assert holder.acquire(at(D, 6))
-    monkeypatch.setattr(jobs, "_RUNTIME", jobs.Runtime(engine, settings, other))
+    monkeypatch.setattr(process, "_RUNTIME", process.Runtime(engine, settings, other))
 
-    jobs.daily_job(now=at(D, 7))
+    process.daily_job(now=at(D, 7))
     assert len(ledger(db_url)) == 1
 
-    monkeypatch.setattr(jobs, "_RUNTIME", jobs.Runtime(engine, settings, holder))
-    jobs.daily_job(now=at(D, 7))
+    monkeypatch.setattr(process, "_RUNTIME", process.Runtime(engine, settings, holder))
+    process.daily_job(now=at(D, 7))
     assert [d for d, *_ in ledger(db_url)] == [D - timedelta(days=2), D - timedelta(days=1), D]
 
 
@@ -262,17 +263,17 @@ def _started_scheduler(engine, settings):
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from monitor.scheduler.jobs import _job_options
+    from monitor.scheduler.process import job_options
 
     store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")
-    scheduler = BackgroundScheduler(jobstores={"default": store}, job_defaults=_job_options(settings),
+    scheduler = BackgroundScheduler(jobstores={"default": store}, job_defaults=job_options(settings),
                                     timezone=settings.tz)
     scheduler.start(paused=True)
     return scheduler
 
 
 def test_the_daily_job_is_registered_only_when_missing_or_changed(engine, db_url):
-    from monitor.scheduler.jobs import JOB_ID, ensure_daily_job
+    from monitor.scheduler.process import JOB_ID, ensure_daily_job
 
     settings = make_settings()
     first = _started_scheduler(engine, settings)
@@ -280,7 +281,7 @@ def test_the_daily_job_is_registered_only_when_missing_or_changed(engine, db_url
         assert ensure_daily_job(first, settings) == "added"
         job = first.get_job(JOB_ID)
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 43200)
-        assert job.func_ref == "monitor.scheduler.jobs:daily_job"
+        assert job.func_ref == "monitor.scheduler.process:daily_job"
     finally:
         first.shutdown(wait=False)
     overdue = 1_000_000.0  # a pending fire long ago, as after a weekend down
@@ -296,6 +297,60 @@ def test_the_daily_job_is_registered_only_when_missing_or_changed(engine, db_url
     finally:
         again.shutdown(wait=False)
     assert sql(db_url, "SELECT count(*) FROM apscheduler_jobs") == [(1,)]
+
+
+def _store_func_ref(db_url: str, ref: str) -> None:
+    """Rewrite the stored daily job's function reference, as an older bonemon stored it."""
+    import pickle
+
+    [(blob,)] = sql(db_url, "SELECT job_state FROM apscheduler_jobs")
+    state = pickle.loads(blob)
+    state["func"] = ref
+    sql(db_url, "UPDATE apscheduler_jobs SET job_state = :s", s=pickle.dumps(state))
+
+
+@pytest.mark.parametrize("old_ref", ["monitor.jobs:daily_job", "monitor.scheduler.jobs:daily_job"])
+def test_a_job_stored_under_a_reference_that_no_longer_imports_is_replaced(engine, db_url, caplog, old_ref):
+    from monitor.scheduler.process import JOB_FUNC, JOB_ID, ensure_daily_job
+
+    settings = make_settings()
+    first = _started_scheduler(engine, settings)
+    try:
+        ensure_daily_job(first, settings)
+    finally:
+        first.shutdown(wait=False)
+    _store_func_ref(db_url, old_ref)
+
+    again = _started_scheduler(engine, settings)
+    try:
+        with caplog.at_level("WARNING"):
+            assert ensure_daily_job(again, settings) == "replaced"
+            jobs = again.get_jobs()  # APScheduler's own restore, which drops a job it cannot import
+        assert [j.func_ref for j in jobs] == [JOB_FUNC] and again.get_job(JOB_ID).func_ref == JOB_FUNC
+        assert ensure_daily_job(again, settings) == "kept"
+    finally:
+        again.shutdown(wait=False)
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # no traceback
+    assert any(old_ref in r.getMessage() and "replacing it" in r.getMessage() for r in caplog.records)
+
+
+def test_a_job_stored_under_another_importable_reference_is_repointed(engine, db_url):
+    from monitor.scheduler.process import JOB_FUNC, JOB_ID, ensure_daily_job
+
+    settings = make_settings()
+    first = _started_scheduler(engine, settings)
+    try:
+        ensure_daily_job(first, settings)
+    finally:
+        first.shutdown(wait=False)
+    _store_func_ref(db_url, "monitor.scheduler.business_dates:run_pending")
+
+    again = _started_scheduler(engine, settings)
+    try:
+        assert ensure_daily_job(again, settings) == "changed: func"
+        assert again.get_job(JOB_ID).func_ref == JOB_FUNC
+    finally:
+        again.shutdown(wait=False)
 
 
 # --------------------------------------------------------------------------- the commands

@@ -1,4 +1,5 @@
-"""The adherence audit (issue 3, SPEC §8): per-patient audits in, frames, then CSV / JSON / HTML out.
+"""The adherence report (`bonemon report adherence`, docs/rules.md AUDIT): per-patient audits in, frames,
+then CSV / JSON / HTML out. Not the audit trail of changes (db.audit, `bonemon audit`).
 
 Plain data in (monitor.core.history.PatientAudit, one per patient; never a database session), files out.
 
@@ -58,7 +59,7 @@ LONG_COLUMNS = ["scope", "clinic", "mrn", "name", "month", "measure", "kind", "n
 
 
 @dataclass(frozen=True)
-class AuditMeta:
+class AdherenceMeta:
     """What every rendering states: the period, the filter and when it was made."""
 
     start: date
@@ -232,8 +233,8 @@ def monthly_frame(tasks: pd.DataFrame, *, start: date, end: date, clinics: Seque
 
 
 @dataclass(frozen=True)
-class AuditFrames:
-    meta: AuditMeta
+class AdherenceFrames:
+    meta: AdherenceMeta
     tasks: pd.DataFrame
     patients: pd.DataFrame
     summary: pd.DataFrame
@@ -245,10 +246,10 @@ class AuditFrames:
         return len(self.patients) == 0
 
 
-def build(audits: Sequence[PatientAudit], meta: AuditMeta) -> AuditFrames:
+def build(audits: Sequence[PatientAudit], meta: AdherenceMeta) -> AdherenceFrames:
     tasks = task_frame(audits)
     patients = patient_frame(audits)
-    return AuditFrames(meta, tasks, patients, summary_frame(patients, tasks), kind_frame(tasks),
+    return AdherenceFrames(meta, tasks, patients, summary_frame(patients, tasks), kind_frame(tasks),
                        monthly_frame(tasks, start=meta.start, end=meta.end, clinics=list(patients["clinic"])))
 
 
@@ -291,7 +292,7 @@ def _measure_rows(frame: pd.DataFrame, scope: str) -> list[pd.DataFrame]:
     return parts
 
 
-def long_frame(frames: AuditFrames) -> pd.DataFrame:
+def long_frame(frames: AdherenceFrames) -> pd.DataFrame:
     s = frames.summary.assign(scope=np.where(frames.summary["clinic"] == ALL, "all", "clinic"))
     parts = [pd.DataFrame({"scope": s["scope"], "clinic": s["clinic"], "mrn": None, "name": None, "month": None,
                            "measure": "patients", "kind": "all", "numerator": s["patients"].astype("Int64"),
@@ -335,7 +336,7 @@ def long_frame(frames: AuditFrames) -> pd.DataFrame:
     return frame[LONG_COLUMNS]
 
 
-def render_csv(frames: AuditFrames) -> str:
+def render_csv(frames: AdherenceFrames) -> str:
     """The long frame as CSV: UTF-8 with BOM, CRLF, rates to 4 decimals, formula-like text neutralised."""
     frame = long_frame(frames)
     for column in ("clinic", "mrn", "name", "clinic_filter"):
@@ -359,7 +360,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def json_document(frames: AuditFrames) -> dict[str, Any]:
+def json_document(frames: AdherenceFrames) -> dict[str, Any]:
     meta = frames.meta
     return {
         "report": "adherence", "from": meta.start.isoformat(), "to": meta.end.isoformat(),
@@ -370,7 +371,7 @@ def json_document(frames: AuditFrames) -> dict[str, Any]:
     }
 
 
-def render_json(frames: AuditFrames) -> str:
+def render_json(frames: AdherenceFrames) -> str:
     return json.dumps(json_document(frames), ensure_ascii=False, indent=2) + "\n"
 
 
@@ -388,8 +389,8 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{value:.{digits}f}"
 
 
-def monthly_chart(frames: AuditFrames) -> Any:
-    from reports.plots import monthly_figure
+def monthly_chart(frames: AdherenceFrames) -> Any:
+    from reports.monthly_plot import monthly_figure
 
     m = frames.monthly[frames.monthly["clinic"] == ALL]
     if int(m["tasks"].sum()) == 0:
@@ -398,9 +399,9 @@ def monthly_chart(frames: AuditFrames) -> Any:
     return monthly_figure(list(m["month"]), rates, [int(n) for n in m["tasks"]])
 
 
-def render_html(frames: AuditFrames) -> str:
+def render_html(frames: AdherenceFrames) -> str:
+    from reports.figures import data_uri
     from reports.patient import render_page
-    from reports.plots import data_uri
 
     meta = frames.meta
     return render_page(

@@ -1,4 +1,4 @@
-"""reports.audit: the adherence audit's frames (hand-computed numbers), CSV / JSON golden files, HTML safety."""
+"""reports.adherence: the adherence report's frames (hand-computed numbers), CSV / JSON golden files, HTML safety."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from monitor.core.history import (
     StopRecord,
     TaskRecord,
 )
-from reports import audit
+from reports import adherence
 from tests.paths import GOLDEN
 
 START, END = date(2025, 1, 1), date(2025, 3, 31)
-META = audit.AuditMeta(START, END, None, datetime(2025, 4, 1, 9, 30, tzinfo=UTC))
+META = adherence.AdherenceMeta(START, END, None, datetime(2025, 4, 1, 9, 30, tzinfo=UTC))
 FORMULA = '=HYPERLINK("http://x")'
 SCRIPT = "<script>alert(1)</script>"
 
@@ -87,14 +87,14 @@ NAN = math.nan
 
 
 @pytest.fixture(scope="module")
-def frames() -> audit.AuditFrames:
-    return audit.build(AUDITS, META)
+def frames() -> adherence.AdherenceFrames:
+    return adherence.build(AUDITS, META)
 
 
 def test_the_task_frame_holds_only_the_tasks_resolved_in_the_period(frames):
     t = frames.tasks
 
-    assert list(t.columns) == audit.TASK_COLUMNS
+    assert list(t.columns) == adherence.TASK_COLUMNS
     assert sorted(zip(t["mrn"], t["kind"], t["outcome"], t["month"], strict=True)) == [
         ("A1", "btm", "overdue", "2025-03"), ("A1", "denosumab_dose", "early", "2025-01"),
         ("A1", "dxa", "late", "2025-03"), ("A1", "dxa", "on_time", "2025-02"), ("B2", "dxa", "late", "2025-03")]
@@ -154,15 +154,15 @@ def test_the_monthly_frame_has_every_month_of_the_period(frames):
 
 
 def test_the_csv_matches_its_golden_file(frames):
-    golden("adherence.csv", audit.render_csv(frames))
+    golden("adherence.csv", adherence.render_csv(frames))
 
 
 def test_the_json_matches_its_golden_file(frames):
-    golden("adherence.json", audit.render_json(frames))
+    golden("adherence.json", adherence.render_json(frames))
 
 
 def test_the_csv_is_utf8_with_a_byte_order_mark_and_crlf_line_ends(frames):
-    text = audit.render_csv(frames)
+    text = adherence.render_csv(frames)
 
     assert text.startswith("\ufeffscope,clinic,mrn,name,")
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
@@ -171,7 +171,7 @@ def test_the_csv_is_utf8_with_a_byte_order_mark_and_crlf_line_ends(frames):
 def test_a_formula_in_a_patient_field_comes_out_neutralised_in_the_csv():
     hostile = PatientAudit(Patient("+M1", date(1950, 1, 1), clinic="@lab", name=FORMULA), START, END, (), (), (),
                            None, (), completeness(("menopause", True)))
-    rows = list(csv.DictReader(io.StringIO(audit.render_csv(audit.build([hostile], META)).lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(adherence.render_csv(adherence.build([hostile], META)).lstrip("\ufeff"))))
 
     patient_rows = [r for r in rows if r["scope"] == "patient"]
     assert patient_rows and all(r["name"] == "'" + FORMULA for r in patient_rows)
@@ -181,9 +181,9 @@ def test_a_formula_in_a_patient_field_comes_out_neutralised_in_the_csv():
 
 
 def test_every_rendering_states_the_period_the_filter_and_the_generation_time(frames):
-    doc = json.loads(audit.render_json(frames))
-    html = audit.render_html(frames)
-    rows = list(csv.DictReader(io.StringIO(audit.render_csv(frames).lstrip("\ufeff"))))
+    doc = json.loads(adherence.render_json(frames))
+    html = adherence.render_html(frames)
+    rows = list(csv.DictReader(io.StringIO(adherence.render_csv(frames).lstrip("\ufeff"))))
 
     assert (doc["from"], doc["to"], doc["clinic"], doc["generated_at"]) == (
         "2025-01-01", "2025-03-31", None, "2025-04-01T09:30:00+00:00")
@@ -193,7 +193,7 @@ def test_every_rendering_states_the_period_the_filter_and_the_generation_time(fr
 
 
 def test_the_html_escapes_every_value_and_loads_nothing_from_outside(frames):
-    html = audit.render_html(frames)
+    html = adherence.render_html(frames)
 
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<script") == 1  # the table-sorting script, allowed by its hash
@@ -203,11 +203,11 @@ def test_the_html_escapes_every_value_and_loads_nothing_from_outside(frames):
 
 
 def test_an_empty_cohort_gives_a_valid_report_that_says_so():
-    frames = audit.build([], audit.AuditMeta(START, END, "west", META.generated_at))
+    frames = adherence.build([], adherence.AdherenceMeta(START, END, "west", META.generated_at))
 
-    doc = json.loads(audit.render_json(frames))
-    rows = list(csv.DictReader(io.StringIO(audit.render_csv(frames).lstrip("\ufeff"))))
-    html = audit.render_html(frames)
+    doc = json.loads(adherence.render_json(frames))
+    rows = list(csv.DictReader(io.StringIO(adherence.render_csv(frames).lstrip("\ufeff"))))
+    html = adherence.render_html(frames)
 
     assert (doc["empty"], doc["patients"], doc["clinic"], doc["patient_rows"]) == (True, 0, "west", [])
     assert {(r["scope"], r["measure"], r["numerator"]) for r in rows if r["measure"] == "patients"} == {
@@ -217,7 +217,7 @@ def test_an_empty_cohort_gives_a_valid_report_that_says_so():
 
 
 def test_the_monthly_chart_plots_the_on_time_rate_of_each_month(frames):
-    fig = audit.monthly_chart(frames)
+    fig = adherence.monthly_chart(frames)
 
     bars = [p for p in fig.axes[0].patches if p.get_gid() == "on-time-rate"]
     assert [round(b.get_height(), 6) for b in bars] == [0.0, 100.0, 0.0]

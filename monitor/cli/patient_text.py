@@ -1,4 +1,4 @@
-"""Terminal views of the patient document and the patient list (plain text, no colour needed)."""
+"""The terminal text of `patient show` and `patient list` (plain text, no colour needed)."""
 
 from __future__ import annotations
 
