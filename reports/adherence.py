@@ -1,7 +1,7 @@
-"""The adherence report (`bonemon report adherence`, docs/rules.md AUDIT): per-patient audits in, frames,
+"""The adherence report (`bonemon report adherence`, docs/rules.md AUDIT): per-patient records in, frames,
 then CSV / JSON / HTML out. Not the audit trail of changes (db.audit, `bonemon audit`).
 
-Plain data in (monitor.core.history.PatientAudit, one per patient; never a database session), files out.
+Plain data in (monitor.core.history.PatientAdherence, one per patient; never a database session), files out.
 
 Frames (dates are ISO strings, rates are floats with NaN when nothing was judged):
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.core.domain import TaskKind
-from monitor.core.history import Met, Outcome, PatientAudit
+from monitor.core.history import Met, Outcome, PatientAdherence
 from reports.worklist import FORMULA_STARTS, neutralise
 
 ALL = "all clinics"
@@ -87,9 +87,9 @@ def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- frames
 
 
-def task_frame(audits: Sequence[PatientAudit]) -> pd.DataFrame:
+def task_frame(records: Sequence[PatientAdherence]) -> pd.DataFrame:
     rows = []
-    for a in audits:
+    for a in records:
         p = a.patient
         for r in a.tasks:
             if r.counted(a.start, a.end):
@@ -107,7 +107,7 @@ def task_frame(audits: Sequence[PatientAudit]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _patient_counts(a: PatientAudit) -> dict[str, Any]:
+def _patient_counts(a: PatientAdherence) -> dict[str, Any]:
     judged = [r for r in a.tasks if r.counted(a.start, a.end)]
     out = {o.value: sum(1 for r in judged if r.outcome is o) for o in
            (Outcome.ON_TIME, Outcome.EARLY, Outcome.LATE, Outcome.OVERDUE)}
@@ -133,8 +133,8 @@ def _patient_counts(a: PatientAudit) -> dict[str, Any]:
     }
 
 
-def patient_frame(audits: Sequence[PatientAudit]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records([_patient_counts(a) for a in audits],
+def patient_frame(records: Sequence[PatientAdherence]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records([_patient_counts(a) for a in records],
                                       columns=[c for c in PATIENT_COLUMNS if not c.endswith(("_rate", "completeness"))])
     for column in COUNTS:
         if column != "pdc_adherent":
@@ -246,9 +246,9 @@ class AdherenceFrames:
         return len(self.patients) == 0
 
 
-def build(audits: Sequence[PatientAudit], meta: AdherenceMeta) -> AdherenceFrames:
-    tasks = task_frame(audits)
-    patients = patient_frame(audits)
+def build(records: Sequence[PatientAdherence], meta: AdherenceMeta) -> AdherenceFrames:
+    tasks = task_frame(records)
+    patients = patient_frame(records)
     return AdherenceFrames(meta, tasks, patients, summary_frame(patients, tasks), kind_frame(tasks),
                        monthly_frame(tasks, start=meta.start, end=meta.end, clinics=list(patients["clinic"])))
 

@@ -106,11 +106,11 @@ def period(start: date | None, end: date | None, today: date) -> tuple[date, dat
     return first, last
 
 
-def patient_audits(state: Any, *, start: date, end: date, clinic: str | None) -> Iterator[Any]:
-    """monitor.core.history.patient_audit of every patient (of the clinic), loaded batch by batch."""
+def patient_adherence_records(state: Any, *, start: date, end: date, clinic: str | None) -> Iterator[Any]:
+    """monitor.core.history.patient_adherence of every patient (of the clinic), loaded batch by batch."""
     from db.plans import stored_tasks
     from db.queries import batched, load_facts, patient_ids
-    from monitor.core.history import patient_audit
+    from monitor.core.history import patient_adherence
 
     policy = state.settings.policy
     with state.read() as session:
@@ -120,7 +120,7 @@ def patient_audits(state: Any, *, start: date, end: date, clinic: str | None) ->
             stored = stored_tasks(session, chunk)
             for pid in chunk:
                 manual = {k: t.manual_done_on for k, t in stored.get(pid, {}).items() if t.manual_done_on}
-                yield patient_audit(facts[pid], start=start, end=end, policy=policy, manual_done=manual)
+                yield patient_adherence(facts[pid], start=start, end=end, policy=policy, manual_done=manual)
 
 
 def adherence_frames(state: Any, *, start: date | None = None, end: date | None = None,
@@ -130,8 +130,8 @@ def adherence_frames(state: Any, *, start: date | None = None, end: date | None 
     ctx = state.context()
     first, last = period(start, end, ctx.today)
     scope = clinic.strip() if clinic and clinic.strip() else None
-    audits = list(patient_audits(state, start=first, end=last, clinic=scope))
-    return build(audits, AdherenceMeta(first, last, scope, now or ctx.now))
+    records = list(patient_adherence_records(state, start=first, end=last, clinic=scope))
+    return build(records, AdherenceMeta(first, last, scope, now or ctx.now))
 
 
 def infer_format(fmt: str | None, out: str | Path | None) -> str:

@@ -25,7 +25,7 @@ counts the tasks resolved in it, so a task is never counted in two periods' on-t
 
 Cost: about (fact dates in the period + 2) plans per patient, ~1–2 ms each.
 
-**The other audit numbers** (`patient_audit` bundles them with the task history):
+**The other audit numbers** (`patient_adherence` bundles them with the task history):
 
 - denosumab doses dated in the period, each against the previous actual dose + 6 m; on time when
   ≤ target + 28 d (adherence.denosumab_timing). The first dose of a course is not timed.
@@ -73,9 +73,9 @@ from monitor.core.status import task_status
 ONE_DAY = timedelta(days=1)
 
 __all__ = [
-    "COMPLETENESS", "BaselineRecord", "Completeness", "Met", "Outcome", "PatientAudit", "PdcRecord", "StopRecord",
+    "COMPLETENESS", "BaselineRecord", "Completeness", "Met", "Outcome", "PatientAdherence", "PdcRecord", "StopRecord",
     "TaskRecord", "baseline_btm", "baseline_dxa", "completeness", "denosumab_doses", "denosumab_stops",
-    "evaluation_dates", "fact_dates", "judge", "oral_bp_pdc", "patient_audit", "task_history",
+    "evaluation_dates", "fact_dates", "judge", "oral_bp_pdc", "patient_adherence", "task_history",
 ]
 
 
@@ -321,7 +321,7 @@ class Completeness:
 
 
 @dataclass(frozen=True, slots=True)
-class PatientAudit:
+class PatientAdherence:
     """Everything the adherence audit needs of one patient over [start, end]."""
 
     patient: Patient
@@ -335,11 +335,11 @@ class PatientAudit:
     completeness: Completeness
 
 
-def patient_audit(
+def patient_adherence(
     facts: PatientFacts, *, start: date, end: date, policy: Policy,
     manual_done: Mapping[tuple[str, date], date] | None = None,
-) -> PatientAudit:
-    return PatientAudit(
+) -> PatientAdherence:
+    return PatientAdherence(
         patient=facts.patient, start=start, end=end,
         tasks=task_history(facts, start=start, end=end, policy=policy, manual_done=manual_done),
         denosumab_doses=denosumab_doses(facts, start=start, end=end, policy=policy),

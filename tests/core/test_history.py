@@ -395,7 +395,7 @@ def test_completeness_names_every_missing_item():
 
 
 def test_patient_audit_bundles_every_number_of_the_period(policy):
-    audit = history.patient_audit(dmab_patient(date(2025, 8, 12)), **YEAR_2025, policy=policy)
+    audit = history.patient_adherence(dmab_patient(date(2025, 8, 12)), **YEAR_2025, policy=policy)
 
     assert audit.patient.mrn == "P1" and (audit.start, audit.end) == (YEAR_2025["start"], YEAR_2025["end"])
     assert [t.date for t in audit.denosumab_doses] == [date(2025, 8, 12)]

@@ -20,7 +20,7 @@ from monitor.core.history import (
     Completeness,
     Met,
     Outcome,
-    PatientAudit,
+    PatientAdherence,
     PdcRecord,
     StopRecord,
     TaskRecord,
@@ -52,7 +52,7 @@ def completeness(*items: tuple[str, bool]) -> Completeness:
     return Completeness(tuple(items))
 
 
-ANN = PatientAudit(
+ANN = PatientAdherence(
     Patient("A1", date(1950, 1, 1), clinic="main", name="Ann O'Brien"), START, END,
     tasks=(
         task(TaskKind.DXA, Outcome.ON_TIME, date(2025, 2, 10), done=date(2025, 2, 10), late=0),
@@ -72,14 +72,14 @@ ANN = PatientAudit(
                BaselineRecord("B1", date(2025, 2, 1), date(2024, 11, 3), date(2025, 2, 1), None, Met.MISSED)),
     completeness=completeness(("menopause", True), ("dxa_bmd_scanner", True), ("dxa_site", False)),
 )
-HYPER = PatientAudit(
+HYPER = PatientAdherence(
     Patient("B2", date(1950, 1, 1), clinic="main", name=FORMULA), START, END,
     tasks=(task(TaskKind.DXA, Outcome.LATE, date(2025, 3, 20), latest=date(2025, 2, 18), done=date(2025, 3, 20),
                 late=30),),
     denosumab_doses=(), denosumab_stops=(), oral_bp=PdcRecord(date(2025, 2, 1), END, 0.5, False, 2), baselines=(),
     completeness=completeness(("menopause", True)),
 )
-CE = PatientAudit(Patient("C3", date(1950, 1, 1), clinic="north", name=SCRIPT), START, END, tasks=(),
+CE = PatientAdherence(Patient("C3", date(1950, 1, 1), clinic="north", name=SCRIPT), START, END, tasks=(),
                   denosumab_doses=(), denosumab_stops=(), oral_bp=None, baselines=(),
                   completeness=completeness(("menopause", True)))
 AUDITS = [CE, HYPER, ANN]
@@ -169,7 +169,7 @@ def test_the_csv_is_utf8_with_a_byte_order_mark_and_crlf_line_ends(frames):
 
 
 def test_a_formula_in_a_patient_field_comes_out_neutralised_in_the_csv():
-    hostile = PatientAudit(Patient("+M1", date(1950, 1, 1), clinic="@lab", name=FORMULA), START, END, (), (), (),
+    hostile = PatientAdherence(Patient("+M1", date(1950, 1, 1), clinic="@lab", name=FORMULA), START, END, (), (), (),
                            None, (), completeness(("menopause", True)))
     rows = list(csv.DictReader(io.StringIO(adherence.render_csv(adherence.build([hostile], META)).lstrip("\ufeff"))))
 

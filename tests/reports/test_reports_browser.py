@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from monitor.app.documents import patient_document
-from monitor.core.history import patient_audit
+from monitor.core.history import patient_adherence
 from monitor.core.plan import plan
 from monitor.core.risk import assess
 from monitor.demo.cohort import SCRIPT_INDEX, SCRIPT_NAME, generate_cohort
@@ -84,9 +84,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     patient = folder / "patient.html"
     patient.write_text(render_patient_html(doc, facts, as_of=AS_OF, policy=policy, generated_at=GENERATED),
                        encoding="utf-8")
-    audits = [patient_audit(f, start=date(2024, 6, 2), end=AS_OF, policy=policy) for f in cohort]
+    records = [patient_adherence(f, start=date(2024, 6, 2), end=AS_OF, policy=policy) for f in cohort]
     adherence = folder / "adherence.html"
-    adherence.write_text(render_html(build(audits, AdherenceMeta(date(2024, 6, 2), AS_OF, None, GENERATED))),
+    adherence.write_text(render_html(build(records, AdherenceMeta(date(2024, 6, 2), AS_OF, None, GENERATED))),
                          encoding="utf-8")
     return {"patient": patient, "adherence": adherence}
 
