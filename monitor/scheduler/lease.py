@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,8 +63,13 @@ class Lease:
             ).rowcount
         return claimed == 1
 
-    def renew(self, now: datetime) -> bool:
+    def renew(self, now: datetime | Callable[[], datetime]) -> bool:
+        """Extend the lease from `now`; given the clock itself, read it once the write lock is held, so a
+        renewal that queued behind a long write (SQLite) still extends the lease by its full length."""
         with write_session(self.engine) as session:
+            if callable(now):
+                session.connection()  # begins the transaction: on SQLite this waits for the write lock
+                now = now()
             renewed = session.execute(
                 LEASE.update().where(LEASE.c.name == self.name, LEASE.c.holder == self.holder)
                 .values(expires_at=now + timedelta(seconds=self.seconds))
@@ -101,7 +107,7 @@ class LeaseKeeper:
         interval = max(0.5, self.lease.seconds / 3)
         while not self._stop.wait(interval):
             try:
-                held = self.lease.renew(utc_now())
+                held = self.lease.renew(utc_now)
             except Exception as exc:  # e.g. a long write lock: try again next time
                 log.warning("could not renew the lease (%s); retrying", str(exc).splitlines()[0][:200])
                 continue
